@@ -1,0 +1,189 @@
+"""The gateway's aiohttp application, built by `create_app` (polls-demo style).
+
+Dependencies live under `web.AppKey`s. Tests inject a test database's session
+factory or a Rasa client; anything not injected is built from `Settings` when
+the app starts (never at import), and closed when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.engine import make_async_engine, make_async_sessionmaker
+from bot.gateway import chat, health
+from bot.gateway.chat import CHAT_SERVICE, ChatService
+from bot.gateway.health import HEALTH_CHECKER, HealthChecker
+from bot.gateway.inbox import ConversationLocks, RetryWorker
+from bot.gateway.rasa import RasaClient
+from bot.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Paths a cardholder's browser calls: never a 500 there (CONTRACT.md §2).
+USER_API_PREFIX = "/api/chat"
+_USER_API_ERROR = (
+    "Sorry, something went wrong on our side. Please try again in a moment. "
+    "/ 抱歉,系统出了点问题,请稍后再试。"
+)
+# The page loads nothing from anywhere else; say so to the browser.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """Tuning that tests shorten (production uses the defaults)."""
+
+    retry_interval_seconds: float = 5.0
+    max_attempts: int = 20
+    health_timeout_seconds: float = 2.0
+
+
+SETTINGS = web.AppKey("settings", Settings)
+OPTIONS = web.AppKey("options", GatewayOptions)
+SESSIONS = web.AppKey[async_sessionmaker[AsyncSession]]("sessions")
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+RASA = web.AppKey("rasa", RasaClient)
+RETRY_WORKER = web.AppKey("retry_worker", RetryWorker)
+INDEX_HTML = web.AppKey("index_html", str)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn failures into JSON for API callers; never a 500 on the chat API."""
+    user_api = request.path.startswith(USER_API_PREFIX)
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or not request.path.startswith("/api/"):
+            raise
+        status = 503 if user_api and error.status >= 500 else error.status
+        response = web.json_response({"error": error.reason}, status=status)
+        if "Allow" in error.headers:
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
+    except Exception:
+        # Logged with its traceback; the caller gets no internals.
+        log.exception("gateway.unhandled_error", method=request.method, path=request.path)
+        if user_api:
+            return web.json_response({"error": _USER_API_ERROR}, status=503)
+        return web.json_response({"error": "internal server error"}, status=500)
+
+
+async def _nosniff(_request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    if SESSIONS in app:  # injected (tests); its owner disposes of it
+        yield
+        return
+    engine = make_async_engine(app[SETTINGS].database_url)
+    app[SESSIONS] = make_async_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as http:
+        app[HTTP] = http
+        if RASA not in app:
+            app[RASA] = RasaClient.from_settings(http, app[SETTINGS])
+        yield
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, options = app[SETTINGS], app[OPTIONS]
+    sessions, rasa = app[SESSIONS], app[RASA]
+    locks = ConversationLocks()
+    app[CHAT_SERVICE] = ChatService(sessions, rasa, locks, max_attempts=options.max_attempts)
+    app[HEALTH_CHECKER] = HealthChecker(
+        sessions,
+        rasa,
+        app[HTTP],
+        str(settings.action_server_url),
+        timeout_seconds=options.health_timeout_seconds,
+    )
+    worker = RetryWorker(
+        sessions,
+        rasa,
+        locks,
+        interval_seconds=options.retry_interval_seconds,
+        max_attempts=options.max_attempts,
+        # Longer than any live delivery (slot + message, each under the timeout).
+        stale_after=timedelta(seconds=max(60.0, 3 * settings.rasa_timeout_seconds)),
+    )
+    app[RETRY_WORKER] = worker
+    task = asyncio.create_task(worker.run_forever(), name="inbox-retry-worker")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def render_index(settings: Settings) -> str:
+    """The chat page with the configured bank names filled in."""
+    template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return template.replace("{{BANK_NAME_EN}}", html.escape(settings.bank_name_en)).replace(
+        "{{BANK_NAME_ZH}}", html.escape(settings.bank_name_zh)
+    )
+
+
+async def get_index(request: web.Request) -> web.Response:
+    """`GET /`: the web chat page."""
+    return web.Response(
+        text=request.app[INDEX_HTML], content_type="text/html", headers=_PAGE_HEADERS
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    rasa: RasaClient | None = None,
+    options: GatewayOptions | None = None,
+) -> web.Application:
+    """Build the gateway application.
+
+    Args:
+        settings: configuration; also the source of every default dependency.
+        session_factory: database sessions to use instead of an engine built
+            from `settings.database_url`; like `make_async_sessionmaker`'s, it
+            must not expire objects on commit (rows are read after commits).
+        rasa: a Rasa client to use instead of one built from `settings`.
+        options: retry and health-check tuning.
+    """
+    app = web.Application(middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[OPTIONS] = options or GatewayOptions()
+    app[INDEX_HTML] = render_index(settings)
+    if session_factory is not None:
+        app[SESSIONS] = session_factory
+    if rasa is not None:
+        app[RASA] = rasa
+    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _services_ctx])
+    app.on_response_prepare.append(_nosniff)
+    app.router.add_get("/", get_index)
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+    chat.add_routes(app)
+    health.add_routes(app)
+    return app

@@ -1,0 +1,390 @@
+"""Web chat: `POST /api/chat` and `GET /api/chat/{conversation_id}/messages`.
+
+A cardholder in distress must never see a stack trace or a blank failure: bad
+input gets a 400 that says what is wrong, a Rasa outage gets a polite reply
+(the message is kept and answered later), and only a database outage, when
+nothing can be promised, gets a 503.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from aiohttp import web
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails
+from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Conversation, InboxMessage, OutboxMessage
+from bot.db.types import utcnow
+from bot.domain.enums import Channel, ConversationOwner, InboxStatus, Language
+from bot.domain.language import choose_language, language_from_accept_header
+from bot.gateway.inbox import (
+    QUEUED_NOTE,
+    SYSTEM_AUTHOR,
+    UNFINISHED,
+    ConversationLocks,
+    deliver,
+    failed_notice,
+    has_unfinished,
+    notice,
+)
+from bot.gateway.rasa import RasaClient, RasaError
+
+log = structlog.get_logger(__name__)
+
+MAX_TEXT_CHARS = 2000
+MAX_BODY_BYTES = 64 * 1024  # 2,000 characters fit even as escaped surrogate pairs (24 KB)
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+MESSAGES_PAGE_SIZE = 200
+
+_SAVED_NOTICE = {
+    Language.EN: (
+        "Sorry, I'm having trouble right now. Your message is saved and I'll reply here shortly."
+    ),
+    Language.ZH: "抱歉,我这边暂时出了点问题。您的消息已保存,我稍后会在这里回复您。",
+}
+_WAITING_NOTICE = {
+    Language.EN: (
+        "You're waiting for a member of our team, who will reply here as soon as "
+        "possible. Your message has been passed on."
+    ),
+    Language.ZH: "您正在等待我们的客服人员,他们会尽快在这里回复您。您的消息已转达。",
+}
+_UNAVAILABLE_ERROR = (
+    "Sorry, we can't take your message right now. Please try again in a minute. "
+    "/ 抱歉,暂时无法接收您的消息,请稍后再试。"
+)
+
+
+class BadRequest(Exception):
+    """The request cannot be processed as sent; the message says why."""
+
+
+class ForeignConversation(Exception):
+    """The conversation id belongs to another channel (SMS, voice)."""
+
+
+def _clean_text(value: str) -> str:
+    # NUL and other control characters break PostgreSQL text and confuse NLU;
+    # line breaks and tabs are what a person actually types.
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = "".join(
+        char for char in value if char in "\n\t" or unicodedata.category(char) != "Cc"
+    ).strip()
+    if not value:
+        raise ValueError("text must not be empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValueError(f"text must be at most {MAX_TEXT_CHARS:,} characters")
+    return value
+
+
+class ChatRequest(BaseModel):
+    """The body of `POST /api/chat` (CONTRACT.md §2)."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    conversation_id: Annotated[str, StringConstraints(pattern=CONVERSATION_ID_PATTERN)]
+    text: Annotated[str, AfterValidator(_clean_text)]
+    language: Language | None = None
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One validation error as a sentence a front-end developer can act on."""
+    where = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "json_invalid":
+        return "request body is not valid JSON"
+    if kind == "model_type":
+        return "request body must be a JSON object"
+    if kind == "missing":
+        return f"{where} is required"
+    if where == "language":
+        return 'language must be "en" or "zh"'
+    if kind == "string_type":
+        return f"{where} must be a string"
+    if where == "conversation_id":
+        return "conversation_id must be 1-128 characters of letters, digits, _ . : -"
+    if kind == "value_error":
+        return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+    return f"{where}: {error['msg']}"
+
+
+async def read_chat_request(request: web.Request) -> ChatRequest:
+    """Parse and validate the body, bounded in size before it is read whole.
+
+    Raises:
+        BadRequest: for anything but a JSON object matching `ChatRequest`.
+    """
+    if request.content_type != "application/json":
+        raise BadRequest("Content-Type must be application/json")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise BadRequest(f"request body must be at most {MAX_BODY_BYTES:,} bytes")
+    body = bytearray()
+    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BadRequest(f"request body must be at most {MAX_BODY_BYTES:,} bytes")
+    try:
+        return ChatRequest.model_validate_json(bytes(body))
+    except ValidationError as error:
+        raise BadRequest(_describe(error.errors(include_url=False)[0])) from None
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """What one user message produced, in the contract's shape."""
+
+    conversation_id: str
+    messages: list[OutboxMessage] = field(default_factory=list)
+    handed_off: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "messages": [
+                {"text": message.text, "buttons": list(message.buttons or [])}
+                for message in self.messages
+            ],
+            "handed_off": self.handed_off,
+        }
+
+
+@dataclass(frozen=True)
+class MessagesPage:
+    """Outbox messages after a cursor, and whether more are still to come."""
+
+    messages: list[OutboxMessage]
+    pending: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "messages": [
+                {
+                    "id": message.id,
+                    "text": message.text,
+                    "buttons": list(message.buttons or []),
+                    "author": message.author,
+                }
+                for message in self.messages
+            ],
+            "pending": self.pending,
+        }
+
+
+def _handed_off(conversation: Conversation) -> bool:
+    return conversation.owner is not ConversationOwner.BOT
+
+
+class ChatService:
+    """What happens to one web chat message, independent of HTTP."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rasa: RasaClient,
+        locks: ConversationLocks,
+        *,
+        max_attempts: int,
+    ) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._locks = locks
+        self._max_attempts = max_attempts
+
+    async def handle(self, message: ChatRequest, default_language: Language) -> ChatReply:
+        """Save the message, then answer it (now, or later if it must wait).
+
+        Raises:
+            ForeignConversation: if the id names an SMS or voice conversation.
+            SQLAlchemyError: if the database fails (nothing can be promised).
+        """
+        cid = message.conversation_id
+        async with self._locks.hold(cid), self._sessions() as session:
+            conversation, language = await self._upsert_conversation(
+                session, message, default_language
+            )
+            if conversation.owner is ConversationOwner.CLOSED:
+                conversation.owner = ConversationOwner.BOT  # writing again reopens it
+                log.info("chat.reopened", conversation_id=cid)
+            handed_off = _handed_off(conversation)
+            queued = not handed_off and await has_unfinished(session, cid)
+            row = InboxMessage(
+                conversation_id=cid,
+                channel=Channel.WEB,
+                text=message.text,
+                language=language,
+                status=InboxStatus.RECEIVED,
+                attempts=0,
+            )
+            session.add(row)
+            if handed_off or queued:
+                return await self._answer_without_rasa(session, row, handed_off=handed_off)
+            await session.commit()  # saved before Rasa is asked anything
+            log.info("chat.received", conversation_id=cid, inbox_id=row.id, language=language.value)
+            try:
+                replies = await deliver(
+                    session, self._rasa, conversation, row, max_attempts=self._max_attempts
+                )
+            except RasaError:
+                replies = [self._apology(row)]
+                session.add_all(replies)
+                await session.commit()
+            await session.refresh(conversation)  # an action may have handed it off
+            return ChatReply(cid, replies, handed_off=_handed_off(conversation))
+
+    async def messages_after(self, conversation_id: str, after: int) -> MessagesPage:
+        """Messages for the page to show, and whether a reply is still owed.
+
+        Raises:
+            ForeignConversation: if the id names an SMS or voice conversation.
+        """
+        async with self._sessions() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return MessagesPage([], pending=False)
+            if conversation.channel is not Channel.WEB:
+                raise ForeignConversation(conversation_id)
+            messages = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.conversation_id == conversation_id,
+                        OutboxMessage.id > after,
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(MESSAGES_PAGE_SIZE)
+                )
+            ).all()
+            pending = await session.scalar(
+                select(
+                    exists().where(
+                        InboxMessage.conversation_id == conversation_id,
+                        InboxMessage.status.in_(UNFINISHED),
+                    )
+                )
+            )
+            return MessagesPage(list(messages), pending=bool(pending))
+
+    @staticmethod
+    async def _upsert_conversation(
+        session: AsyncSession, message: ChatRequest, default_language: Language
+    ) -> tuple[Conversation, Language]:
+        """The conversation (created on its first message) and this message's language."""
+        cid = message.conversation_id
+        conversation = await session.get(Conversation, cid)
+        stored = None if conversation is None else conversation.language
+        language = choose_language(message.language, stored, message.text, default_language)
+        now = utcnow()
+        if conversation is None:
+            # `deliver` syncs Rasa's language slot for a conversation Rasa has
+            # not seen yet, so a new conversation can start in any language.
+            conversation = Conversation(
+                id=cid,
+                channel=Channel.WEB,
+                language=language,
+                owner=ConversationOwner.BOT,
+                last_activity_at=now,
+            )
+            session.add(conversation)
+            await session.flush()
+            log.info("chat.conversation_started", conversation_id=cid)
+            return conversation, language
+        if conversation.channel is not Channel.WEB:
+            raise ForeignConversation(cid)
+        conversation.last_activity_at = now
+        return conversation, language
+
+    async def _answer_without_rasa(
+        self, session: AsyncSession, row: InboxMessage, *, handed_off: bool
+    ) -> ChatReply:
+        """Keep the message without asking Rasa: a person owns the
+        conversation, or earlier messages still wait and this one must not
+        overtake them."""
+        if handed_off:
+            row.status = InboxStatus.PROCESSED
+            row.processed_at = utcnow()
+            reply = notice(SYSTEM_AUTHOR, row.conversation_id, _WAITING_NOTICE[row.language])
+        else:
+            row.status = InboxStatus.PENDING_RETRY
+            row.last_error = QUEUED_NOTE
+            reply = notice(SYSTEM_AUTHOR, row.conversation_id, _SAVED_NOTICE[row.language])
+        session.add(reply)
+        await session.commit()
+        log.info(
+            "chat.kept",
+            conversation_id=row.conversation_id,
+            inbox_id=row.id,
+            reason="handed_off" if handed_off else "queued",
+        )
+        return ChatReply(row.conversation_id, [reply], handed_off=handed_off)
+
+    @staticmethod
+    def _apology(row: InboxMessage) -> OutboxMessage:
+        if row.status is InboxStatus.FAILED:
+            return failed_notice(row.conversation_id, row.language)
+        return notice(SYSTEM_AUTHOR, row.conversation_id, _SAVED_NOTICE[row.language])
+
+
+CHAT_SERVICE = web.AppKey("chat_service", ChatService)
+
+
+def _error(message: str, status: int) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def post_chat(request: web.Request) -> web.Response:
+    """`POST /api/chat`: one user message in, the bot's answer out."""
+    try:
+        message = await read_chat_request(request)
+    except BadRequest as error:
+        log.info("chat.bad_request", reason=str(error))
+        return _error(str(error), 400)
+    default = language_from_accept_header(request.headers.get("Accept-Language"))
+    try:
+        reply = await request.app[CHAT_SERVICE].handle(message, default or Language.EN)
+    except ForeignConversation:
+        return _error("conversation_id is in use by another channel; start a new chat", 409)
+    except SQLAlchemyError:
+        log.exception("chat.database_error", conversation_id=message.conversation_id)
+        return _error(_UNAVAILABLE_ERROR, 503)
+    return web.json_response(reply.as_json())
+
+
+async def get_messages(request: web.Request) -> web.Response:
+    """`GET /api/chat/{conversation_id}/messages?after=<id>`: replies since a cursor.
+
+    The page polls this while a reply is owed (a message waiting for Rasa, or
+    a person who has taken over), so answers given later still reach it.
+    """
+    conversation_id = request.match_info["conversation_id"]
+    if not re.fullmatch(CONVERSATION_ID_PATTERN, conversation_id):
+        return _error("conversation_id must be 1-128 characters of letters, digits, _ . : -", 400)
+    raw_after = request.query.get("after", "0")
+    if not raw_after.isdecimal() or len(raw_after) > 18:
+        return _error("after must be a non-negative integer", 400)
+    try:
+        page = await request.app[CHAT_SERVICE].messages_after(conversation_id, int(raw_after))
+    except ForeignConversation:
+        return _error("no such web conversation", 404)
+    except SQLAlchemyError:
+        log.exception("chat.database_error", conversation_id=conversation_id)
+        return _error(_UNAVAILABLE_ERROR, 503)
+    return web.json_response(page.as_json(), headers={"Cache-Control": "no-store"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/chat", post_chat)
+    app.router.add_get("/api/chat/{conversation_id}/messages", get_messages)

@@ -1,0 +1,338 @@
+"""The inbox: every inbound message is saved before anything else happens.
+
+A saved message then goes to Rasa (`deliver`). When Rasa is down it stays in
+the inbox as `PENDING_RETRY` and the `RetryWorker` replays it once Rasa is back,
+oldest first within each conversation, so Rasa never sees a conversation's
+messages out of order. A message that keeps failing while Rasa is otherwise
+healthy is marked `FAILED` after `max_attempts` tries and the user is told.
+
+`InboxMessage.attempts` counts tries at Rasa, successful ones included, so a
+processed row with zero attempts never reached Rasa (it went to a person).
+
+No database transaction is held open while Rasa is called: the action server
+writes to the same database during the call (SQLite would refuse our later
+write against a stale snapshot), and a pooled connection should not idle for
+seconds waiting on another service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Conversation, InboxMessage, OutboxMessage
+from bot.db.types import utcnow
+from bot.domain.enums import ConversationOwner, InboxStatus, Language
+from bot.gateway.rasa import BotMessage, RasaClient, RasaError
+
+log = structlog.get_logger(__name__)
+
+UNFINISHED = (InboxStatus.RECEIVED, InboxStatus.PENDING_RETRY)
+LAST_ERROR_LENGTH = 300  # InboxMessage.last_error's column size
+QUEUED_NOTE = "queued behind an earlier message"
+BOT_AUTHOR = "bot"
+SYSTEM_AUTHOR = "system"
+
+# Said when a message could not be processed after every retry.
+_FAILED_NOTICE = {
+    Language.EN: (
+        "Sorry, I couldn't process one of your messages. Please send it again, "
+        "or call the number on the back of your card."
+    ),
+    Language.ZH: "抱歉,您的一条消息未能处理。请重新发送,或拨打卡片背面的客服电话。",
+}
+
+
+class ConversationLocks:
+    """One lock per conversation, so its messages are handled one at a time.
+
+    Both the chat handler and the retry worker take the lock while they look
+    for earlier unfinished messages and deliver, which makes "queue behind
+    pending rows" exact within one gateway process. (Across several gateway
+    instances the inbox rows themselves still order the work; an instance only
+    skips a conversation while another instance's message is in flight.)
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        self._users[conversation_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[conversation_id] -= 1
+            if self._users[conversation_id] == 0:
+                # Forget idle conversations so the map does not grow forever.
+                del self._users[conversation_id]
+                del self._locks[conversation_id]
+
+
+def notice(author: str, conversation_id: str, text: str) -> OutboxMessage:
+    """An outbox row for something the gateway itself tells the user."""
+    return OutboxMessage(conversation_id=conversation_id, author=author, text=text, buttons=[])
+
+
+def failed_notice(conversation_id: str, language: Language) -> OutboxMessage:
+    return notice(SYSTEM_AUTHOR, conversation_id, _FAILED_NOTICE[language])
+
+
+async def has_unfinished(session: AsyncSession, conversation_id: str) -> bool:
+    """Whether an earlier message of this conversation still waits for Rasa."""
+    query = select(
+        exists().where(
+            InboxMessage.conversation_id == conversation_id,
+            InboxMessage.status.in_(UNFINISHED),
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+async def rasa_has_seen(session: AsyncSession, conversation_id: str) -> bool:
+    """Whether Rasa has processed any message of this conversation yet.
+
+    Until it has, its tracker has never had the `language` slot set.
+    """
+    query = select(
+        exists().where(
+            InboxMessage.conversation_id == conversation_id,
+            InboxMessage.status == InboxStatus.PROCESSED,
+            InboxMessage.attempts > 0,
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+def _outbox_rows(
+    conversation_id: str, inbox_id: int, messages: Sequence[BotMessage]
+) -> list[OutboxMessage]:
+    return [
+        OutboxMessage(
+            conversation_id=conversation_id,
+            inbox_message_id=inbox_id,
+            author=BOT_AUTHOR,
+            text=message.text,
+            buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
+        )
+        for message in messages
+    ]
+
+
+async def deliver(
+    session: AsyncSession,
+    rasa: RasaClient,
+    conversation: Conversation,
+    row: InboxMessage,
+    *,
+    max_attempts: int,
+) -> list[OutboxMessage]:
+    """Send one saved message to Rasa and store what it answered, committing.
+
+    The `language` slot is set first when the message's language differs from
+    the one Rasa last got (`conversation.language` records that) or Rasa has
+    not seen this conversation yet.
+
+    Raises:
+        RasaError: after recording the failed attempt on `row` (now
+            `PENDING_RETRY`, or `FAILED` once `max_attempts` is reached).
+    """
+    sync_language = row.language != conversation.language or not await rasa_has_seen(
+        session, conversation.id
+    )
+    row.attempts += 1
+    await session.commit()  # nothing held open while Rasa works
+    try:
+        if sync_language:
+            await rasa.set_slot(conversation.id, "language", row.language.value)
+        replies = await rasa.send_message(
+            conversation.id,
+            row.text,
+            {"channel": row.channel.value, "language": row.language.value, "inbox_id": row.id},
+        )
+    except RasaError as error:
+        row.last_error = str(error)[:LAST_ERROR_LENGTH]
+        row.status = (
+            InboxStatus.FAILED if row.attempts >= max_attempts else InboxStatus.PENDING_RETRY
+        )
+        await session.commit()
+        log.warning(
+            "inbox.delivery_failed",
+            conversation_id=conversation.id,
+            inbox_id=row.id,
+            attempts=row.attempts,
+            status=row.status.value,
+            error=row.last_error,
+        )
+        raise
+    if sync_language:
+        conversation.language = row.language
+    outbox = _outbox_rows(conversation.id, row.id, replies)
+    session.add_all(outbox)
+    row.status = InboxStatus.PROCESSED
+    row.processed_at = utcnow()
+    row.last_error = None
+    await session.commit()
+    log.info(
+        "inbox.delivered",
+        conversation_id=conversation.id,
+        inbox_id=row.id,
+        attempts=row.attempts,
+        replies=len(outbox),
+        language_synced=sync_language,
+    )
+    return outbox
+
+
+class RetryWorker:
+    """Replays `PENDING_RETRY` messages once Rasa answers again.
+
+    Runs as a background task for the app's lifetime. A pass first asks Rasa
+    for its status, so an outage costs one cheap request per interval instead
+    of one failed attempt per waiting message, and `attempts` only grows when
+    Rasa is up and still fails on a message.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rasa: RasaClient,
+        locks: ConversationLocks,
+        *,
+        interval_seconds: float,
+        max_attempts: int,
+        stale_after: timedelta,
+    ) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._locks = locks
+        self._interval = interval_seconds
+        self._max_attempts = max_attempts
+        self._stale_after = stale_after
+        self._rasa_up: bool | None = None
+
+    async def run_forever(self) -> None:
+        """Run passes until cancelled; a failing pass is logged, never fatal."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.run_once()
+            except Exception:
+                # The worker must outlive a database restart or a bug in one
+                # pass; the traceback is logged and the next pass tries again.
+                log.exception("retry_worker.pass_failed")
+
+    async def run_once(self) -> int:
+        """One pass over every conversation with waiting messages.
+
+        Returns:
+            How many messages reached Rasa.
+        """
+        async with self._sessions() as session:
+            conversation_ids = await self._waiting_conversations(session)
+        if not conversation_ids or not await self._rasa_ready():
+            return 0
+        delivered = 0
+        for conversation_id in conversation_ids:
+            async with self._locks.hold(conversation_id), self._sessions() as session:
+                count, rasa_ok = await self._replay(session, conversation_id)
+            delivered += count
+            if not rasa_ok:
+                break  # Rasa went away again; the next pass starts over
+        return delivered
+
+    async def _rasa_ready(self) -> bool:
+        try:
+            status = await self._rasa.status()
+            ready = status.model_loaded
+            reason = "no model loaded"
+        except RasaError as error:
+            ready, reason = False, str(error)
+        if ready != self._rasa_up:  # log changes, not every pass of an outage
+            if ready:
+                log.info("retry_worker.rasa_ready")
+            else:
+                log.warning("retry_worker.rasa_not_ready", reason=reason)
+            self._rasa_up = ready
+        return ready
+
+    async def _waiting_conversations(self, session: AsyncSession) -> list[str]:
+        """Conversations with a message to replay, the longest-waiting first.
+
+        A message still `RECEIVED` long after it arrived was abandoned by a
+        process that died mid-delivery; it is replayed like a pending one.
+        """
+        stale_before = utcnow() - self._stale_after
+        query = (
+            select(InboxMessage.conversation_id)
+            .where(
+                (InboxMessage.status == InboxStatus.PENDING_RETRY)
+                | (
+                    (InboxMessage.status == InboxStatus.RECEIVED)
+                    & (InboxMessage.received_at < stale_before)
+                )
+            )
+            .group_by(InboxMessage.conversation_id)
+            .order_by(func.min(InboxMessage.id))
+        )
+        return list((await session.scalars(query)).all())
+
+    async def _replay(self, session: AsyncSession, conversation_id: str) -> tuple[int, bool]:
+        """Deliver one conversation's waiting messages in order.
+
+        Returns:
+            How many were delivered, and False if Rasa failed on the way.
+        """
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:  # pragma: no cover - rows reference it by foreign key
+            return 0, True
+        rows = (
+            await session.scalars(
+                select(InboxMessage)
+                .where(
+                    InboxMessage.conversation_id == conversation_id,
+                    InboxMessage.status.in_(UNFINISHED),
+                )
+                .order_by(InboxMessage.id)
+            )
+        ).all()
+        delivered = 0
+        stale_before = utcnow() - self._stale_after
+        for row in rows:
+            if row.status is InboxStatus.RECEIVED and row.received_at >= stale_before:
+                # In flight elsewhere (another gateway instance); wait for it.
+                break
+            if conversation.owner in (ConversationOwner.WAITING, ConversationOwner.AGENT):
+                # A person has the conversation now; the desk shows the message.
+                await self._route_to_person(session, row)
+                continue
+            try:
+                await deliver(
+                    session, self._rasa, conversation, row, max_attempts=self._max_attempts
+                )
+            except RasaError:
+                if row.status is not InboxStatus.FAILED:
+                    return delivered, False
+                session.add(failed_notice(conversation_id, row.language))
+                await session.commit()
+                continue
+            delivered += 1
+            await session.refresh(conversation)  # an action may have handed it off
+        return delivered, True
+
+    @staticmethod
+    async def _route_to_person(session: AsyncSession, row: InboxMessage) -> None:
+        row.status = InboxStatus.PROCESSED
+        row.processed_at = utcnow()
+        await session.commit()
+        log.info("inbox.routed_to_person", conversation_id=row.conversation_id, inbox_id=row.id)

@@ -1,0 +1,1 @@
+"""Local tooling behind `make run`: .env, the model cache and the process supervisor."""
