@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help run test bench setup venvs lint types pytest unit integration e2e \
-        validate dialogue-test model lock clean
+        validate dialogue-test model nlu-report lock clean
 
 help:
 	@echo "make run    start the whole stack (creates venvs, .env, demo database, model)"
@@ -51,8 +51,8 @@ lint: $(VENV)/.installed
 types: $(VENV)/.installed
 	$(VENV)/bin/mypy bot actions tests
 
-validate: $(RASA_VENV)/.installed
-	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings --quiet
+validate: venvs
+	$(PY) -m bot.runner.validate
 
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest -q tests
@@ -69,6 +69,9 @@ e2e: venvs model
 dialogue-test: model
 	$(PY) -m bot model test-stories
 
+# Per-language cross-validation (3 folds) + held-out scores -> var/nlu-report/report.md
+nlu-report: venvs
+	$(PY) -m bot.runner.nlu_report
 
 # --- maintenance ---------------------------------------------------------------
 lock: venvs

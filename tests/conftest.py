@@ -107,3 +107,15 @@ async def async_db_engine(db_engine: Engine, database_url: str) -> AsyncIterator
     engine = make_async_engine(database_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_url(database_factory: DatabaseFactory) -> str:
+    """A database with the demo personas and a small synthetic portfolio (read-mostly)."""
+    from datetime import date
+
+    from bot.demo.seed import seed_demo
+
+    url = database_factory.create()
+    seed_demo(url, accounts=20, today=date.today())
+    return url

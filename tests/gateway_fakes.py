@@ -27,6 +27,12 @@ class FakeRasa:
     Replies are "You said: <text>" (en) or "收到:<text>" (zh), each with a
     quick-reply button, followed by an image-only element the gateway must
     skip. `events` records slot events and messages in arrival order.
+
+    Like the real server with its SQL tracker store, a conversation's session
+    starts on its first message or event. The first message's metadata sets
+    the language (our `action_session_start` does that); a slot event that
+    itself creates the tracker is stamped before that session start and so is
+    lost from the session.
     """
 
     def __init__(self, token: str = RASA_TOKEN) -> None:
@@ -34,6 +40,7 @@ class FakeRasa:
         self.events: list[tuple[str, str, str]] = []  # (kind, sender, value)
         self.metadata: list[dict[str, Any]] = []
         self.slots: dict[str, dict[str, Any]] = {}
+        self.sessions: set[str] = set()
         self.model_file: str | None = "models/20261123-test.tar.gz"
         self.failing_texts: set[str] = set()  # answered with HTTP 500
         self.mode = "ok"  # ok | error (503) | hang | garbage | rejected (401)
@@ -82,7 +89,12 @@ class FakeRasa:
         self.events.append(("message", sender, text))
         if self.during_turn is not None:
             await self.during_turn(sender, text)
-        self.metadata.append(body.get("metadata", {}))
+        metadata = body.get("metadata") or {}
+        self.metadata.append(metadata)
+        if sender not in self.sessions:
+            self.sessions.add(sender)
+            if metadata.get("language"):
+                self.slots.setdefault(sender, {})["language"] = metadata["language"]
         zh = self.slots.get(sender, {}).get("language") == "zh"
         return web.json_response(
             [
@@ -104,7 +116,10 @@ class FakeRasa:
         event = await request.json()
         assert event["event"] == "slot"
         assert isinstance(event["timestamp"], float)
-        self.slots.setdefault(sender, {})[event["name"]] = event["value"]
+        if sender in self.sessions:
+            self.slots.setdefault(sender, {})[event["name"]] = event["value"]
+        else:
+            self.sessions.add(sender)  # the event starts the session and is lost from it
         self.events.append(("slot", sender, f"{event['name']}={event['value']}"))
         return web.json_response({"sender_id": sender, "events": []})
 

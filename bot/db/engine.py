@@ -65,8 +65,9 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    if "poolclass" not in kwargs:  # a NullPool (tests, one-off tools) takes no sizes
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 

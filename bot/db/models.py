@@ -445,6 +445,6 @@ class AuditLog(Base):
     actor: Mapped[str] = mapped_column(String(64))  # "bot", "system", "agent:<username>"
     action: Mapped[str] = mapped_column(String(64))
     entity_type: Mapped[str] = mapped_column(String(48))
-    entity_id: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(128))  # conversation ids are up to 128
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     policy_version: Mapped[str | None] = mapped_column(String(32))

@@ -22,7 +22,7 @@ from aiohttp.typedefs import Handler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.engine import make_async_engine, make_async_sessionmaker
-from bot.gateway import chat, health
+from bot.gateway import chat, health, pay
 from bot.gateway.chat import CHAT_SERVICE, ChatService
 from bot.gateway.health import HEALTH_CHECKER, HealthChecker
 from bot.gateway.inbox import ConversationLocks, RetryWorker
@@ -133,6 +133,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         stale_after=timedelta(seconds=max(60.0, 3 * settings.rasa_timeout_seconds)),
     )
     app[RETRY_WORKER] = worker
+    app[pay.PAYMENT_PAGE] = pay.PaymentPage(settings, sessions)
     task = asyncio.create_task(worker.run_forever(), name="inbox-retry-worker")
     yield
     task.cancel()
@@ -186,4 +187,5 @@ def create_app(
     app.router.add_static("/static/", STATIC_DIR, name="static")
     chat.add_routes(app)
     health.add_routes(app)
+    pay.add_routes(app)
     return app

@@ -139,17 +139,20 @@ async def deliver(
 ) -> list[OutboxMessage]:
     """Send one saved message to Rasa and store what it answered, committing.
 
-    The `language` slot is set first when the message's language differs from
-    the one Rasa last got (`conversation.language` records that) or Rasa has
-    not seen this conversation yet.
+    Every message carries its language in the metadata; a conversation's first
+    message sets the `language` slot through it (`action_session_start` reads
+    it). Later, the slot is set through the tracker events API first when the
+    language differs from the one Rasa last got (`conversation.language`
+    records that). Not before the first message: the session start that call
+    triggers is stamped after the slot event, and Rasa's SQL tracker store
+    then leaves the slot out of the session.
 
     Raises:
         RasaError: after recording the failed attempt on `row` (now
             `PENDING_RETRY`, or `FAILED` once `max_attempts` is reached).
     """
-    sync_language = row.language != conversation.language or not await rasa_has_seen(
-        session, conversation.id
-    )
+    seen = await rasa_has_seen(session, conversation.id)
+    sync_language = seen and row.language != conversation.language
     row.attempts += 1
     await session.commit()  # nothing held open while Rasa works
     try:
@@ -175,8 +178,7 @@ async def deliver(
             error=row.last_error,
         )
         raise
-    if sync_language:
-        conversation.language = row.language
+    conversation.language = row.language
     outbox = _outbox_rows(conversation.id, row.id, replies)
     session.add_all(outbox)
     row.status = InboxStatus.PROCESSED

@@ -1,131 +1,16 @@
-"""The whole stack as `make run` starts it: real Rasa model, action server, gateway.
-
-One stack is started for the module (Rasa takes tens of seconds to load) on
-free loopback ports with its own database, then driven over HTTP like a user.
-"""
+"""Operating the stack: health, the page, bad input, and a clean stop."""
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
-from tests.conftest import DatabaseFactory
+from tests.e2e.conftest import Stack, port_open
 
 pytestmark = pytest.mark.e2e
-
-START_TIMEOUT = 300.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _tail(path: str, size: int = 6000) -> str:
-    with open(path, encoding="utf-8", errors="replace") as log:
-        return log.read()[-size:]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-@dataclass
-class Stack:
-    process: subprocess.Popen[str]
-    gateway: str
-    ports: dict[str, int]
-    log_path: str
-
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.gateway + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def chat(self, conversation_id: str, text: str, language: str | None = None) -> Any:
-        body: dict[str, Any] = {"conversation_id": conversation_id, "text": text}
-        if language:
-            body["language"] = language
-        status, payload = self.request("POST", "/api/chat", body)
-        assert status == 200, payload
-        return payload
-
-
-@pytest.fixture(scope="module")
-def stack(
-    database_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    ports = {"gateway": _free_port(), "rasa": _free_port(), "actions": _free_port()}
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_factory.create(),
-        "GATEWAY_PORT": str(ports["gateway"]),
-        "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}",
-        "RASA_TOKEN": secrets.token_urlsafe(16),
-        "LOG_FORMAT": "json",
-    }
-    log_path = str(tmp_path_factory.mktemp("stack") / "stack.log")
-    log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    stack = Stack(process, f"http://127.0.0.1:{ports['gateway']}", ports, log_path)
-    deadline = time.monotonic() + START_TIMEOUT
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"stack exited early:\n{_tail(log_path)}")
-            try:
-                status, _ = stack.request("GET", "/healthz")
-            except (urllib.error.URLError, OSError):
-                status = 0
-            if status == 200:
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"stack not healthy in time:\n{_tail(log_path)}")
-            time.sleep(1)
-        yield stack
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
 
 
 def test_health_reports_every_part(stack: Stack) -> None:
@@ -178,6 +63,6 @@ def test_sigterm_stops_every_process(stack: Stack) -> None:
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=60) == 0
     deadline = time.monotonic() + 20
-    while any(_port_open(port) for port in stack.ports.values()):
+    while any(port_open(port) for port in stack.ports.values()):
         assert time.monotonic() < deadline, "a child process outlived the supervisor"
         time.sleep(0.5)

@@ -126,10 +126,8 @@ async def test_english_message_gets_rasa_reply_in_contract_shape(
         ],
         "handed_off": False,
     }
-    assert rasa.events == [
-        ("slot", "web-en-1", "language=en"),
-        ("message", "web-en-1", "How much do I owe?"),
-    ]
+    # The first message carries its language; no separate slot call is needed.
+    assert rasa.events == [("message", "web-en-1", "How much do I owe?")]
     assert rasa.metadata[0]["channel"] == "web"
     assert rasa.metadata[0]["language"] == "en"
     [row] = await inbox_rows(sessions, "web-en-1")
@@ -144,7 +142,7 @@ async def test_english_message_gets_rasa_reply_in_contract_shape(
         ]
 
 
-async def test_chinese_message_sets_the_slot_before_the_first_message(
+async def test_chinese_first_message_is_answered_in_chinese(
     gateway: Client, rasa: FakeRasa
 ) -> None:
     body = await chat(gateway, "web-zh-1", "我还欠多少钱")
@@ -152,8 +150,8 @@ async def test_chinese_message_sets_the_slot_before_the_first_message(
     assert body["messages"] == [
         {"text": "收到:我还欠多少钱", "buttons": [{"title": "是", "payload": "/affirm"}]}
     ]
-    assert rasa.events[0] == ("slot", "web-zh-1", "language=zh")
-    assert rasa.events[1] == ("message", "web-zh-1", "我还欠多少钱")
+    assert rasa.events == [("message", "web-zh-1", "我还欠多少钱")]
+    assert rasa.metadata[0]["language"] == "zh"
 
 
 async def test_language_switch_syncs_the_slot_once(gateway: Client, rasa: FakeRasa) -> None:
@@ -163,7 +161,7 @@ async def test_language_switch_syncs_the_slot_once(gateway: Client, rasa: FakeRa
     await chat(gateway, "web-switch", "我还欠多少钱")
     last = await chat(gateway, "web-switch", "1234")  # no evidence: stays Chinese
 
-    assert rasa.slot_events("web-switch") == ["language=en", "language=zh"]
+    assert rasa.slot_events("web-switch") == ["language=zh"]
     zh_slot = rasa.events.index(("slot", "web-switch", "language=zh"))
     assert rasa.events[zh_slot + 1] == ("message", "web-switch", "你好")
     assert last["messages"][0]["text"] == "收到:1234"
@@ -171,7 +169,7 @@ async def test_language_switch_syncs_the_slot_once(gateway: Client, rasa: FakeRa
 
 async def test_explicit_language_wins_over_text(gateway: Client, rasa: FakeRasa) -> None:
     body = await chat(gateway, "web-explicit", "hello there", language="zh")
-    assert rasa.slot_events() == ["language=zh"]
+    assert rasa.metadata[0]["language"] == "zh"
     assert body["messages"][0]["text"] == "收到:hello there"
 
 
@@ -184,7 +182,8 @@ async def test_first_message_without_evidence_follows_the_browser(
         headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
     )
     assert response.status == 200
-    assert rasa.slot_events() == ["language=zh"]
+    assert rasa.metadata[0]["language"] == "zh"
+    assert (await response.json())["messages"][0]["text"] == "收到:👍"
 
 
 async def test_emoji_only_text_is_accepted(gateway: Client, rasa: FakeRasa) -> None:
@@ -400,7 +399,8 @@ async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(
     assert messages[1]["buttons"] == [
         {"title": "Yes" if language is Language.EN else "是", "payload": "/affirm"}
     ]
-    assert rasa.events[0] == ("slot", "web-down", f"language={language.value}")
+    assert rasa.events[0] == ("message", "web-down", text)
+    assert rasa.metadata[0]["language"] == language.value
     [row] = await inbox_rows(sessions, "web-down")
     assert (row.status, row.attempts, row.last_error) == (InboxStatus.PROCESSED, 2, None)
 
@@ -446,7 +446,7 @@ async def test_a_message_sent_while_another_waits_queues_behind_it(
 
     assert delivered == 2
     assert rasa.messages() == ["first message", "second message"]
-    assert rasa.slot_events() == ["language=en"]
+    assert rasa.slot_events() == []
     page = await messages_after(gateway, "web-order")
     assert [(m["author"], m["text"]) for m in page["messages"]] == [
         ("system", SAVED_EN),
@@ -549,7 +549,8 @@ async def test_a_message_abandoned_mid_delivery_is_replayed(
         await session.commit()
 
     assert await gateway.app[RETRY_WORKER].run_once() == 1
-    assert rasa.events == [("slot", "web-crash", "language=zh"), ("message", "web-crash", "你好")]
+    assert rasa.events == [("message", "web-crash", "你好")]
+    assert rasa.metadata[0]["language"] == "zh"
 
 
 async def test_messages_endpoint_validates_its_input(gateway: Client) -> None:

@@ -56,10 +56,13 @@ async def test_set_slot_sends_a_slot_event_with_the_token(
     client: RasaClient, fake: tuple[FakeRasa, LoopbackServer]
 ) -> None:
     rasa, _ = fake
-    await client.set_slot("sms:+8613800138004", "language", "zh")
-    assert rasa.slots == {"sms:+8613800138004": {"language": "zh"}}
+    sender = "sms:+8613800138004"
+    await client.send_message(sender, "hello")  # the session exists from here on
+    await client.set_slot(sender, "language", "zh")
+    assert rasa.slots == {sender: {"language": "zh"}}
+    assert rasa.slot_events(sender) == ["language=zh"]
     assert rasa.bad_token_attempts == 0
-    assert (await client.send_message("sms:+8613800138004", "你好"))[0].text == "收到:你好"
+    assert (await client.send_message(sender, "你好"))[0].text == "收到:你好"
 
 
 async def test_status_reports_the_loaded_model(client: RasaClient) -> None:

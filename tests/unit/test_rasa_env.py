@@ -5,7 +5,14 @@ from bot.settings import Settings
 
 
 def _settings(**overrides: object) -> Settings:
-    return Settings(_env_file=None, rasa_token=SecretStr("t"), **overrides)  # type: ignore[arg-type]
+    """Settings from the arguments only: CI's own DATABASE_URL/REDIS_URL must not leak in."""
+    values: dict[str, object] = {
+        "database_url": "sqlite:////srv/cardbot/var/app.db",
+        "redis_url": None,
+        "action_server_url": "http://127.0.0.1:5055",
+        **overrides,
+    }
+    return Settings(_env_file=None, rasa_token=SecretStr("t"), **values)  # type: ignore[arg-type]
 
 
 def test_demo_defaults_use_sqlite_beside_the_database_and_in_memory_locks() -> None:

@@ -1,0 +1,93 @@
+"""Personas talk to the running stack through `POST /api/chat`.
+
+Transcripts are written to var/test-results/transcripts/ for review.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+TRANSCRIPTS = PROJECT_ROOT / "var" / "test-results" / "transcripts"
+
+
+class Conversation:
+    """A scripted user; keeps the transcript."""
+
+    def __init__(self, stack: Stack, conversation_id: str, language: str) -> None:
+        self.stack = stack
+        self.id = conversation_id
+        self.language = language
+        self.lines: list[str] = []
+
+    def say(self, text: str) -> str:
+        reply: dict[str, Any] = self.stack.chat(self.id, text, language=self.language)
+        answer = "\n".join(m["text"] for m in reply["messages"] if m.get("text"))
+        self.lines.append(f"**user:** {text}")
+        self.lines += [f"**bot:** {line}" for line in answer.splitlines()]
+        return answer
+
+    def save(self, name: str) -> None:
+        TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+        (TRANSCRIPTS / f"{name}.md").write_text("\n\n".join(self.lines) + "\n", encoding="utf-8")
+
+
+def test_p1_verifies_then_hears_balance_and_due_date_in_english(stack: Stack) -> None:
+    emily = Conversation(stack, "e2e-p1-emily", "en")
+    emily.say("hi")
+    asked = emily.say("how much do I owe right now?")
+    assert "2,480" not in asked  # nothing about the debt before the identity check
+    assert "mobile number" in asked
+    assert "date of birth" in emily.say("415-555-0101")
+    assert "last 4" in emily.say("April 12, 1988")
+    verified = emily.say("4821")
+    assert "Emily" in verified
+    assert "$2,480.00" in verified  # the question asked before verification is answered
+    due = emily.say("when is my payment due?")
+    expected = date.today() + timedelta(days=10)
+    assert f"{expected:%B} {expected.day}" in due
+    assert "$75.00" in due
+    emily.save("p1_en_balance_due_date")
+
+
+def test_p4_verifies_then_hears_balance_and_due_date_in_chinese(stack: Stack) -> None:
+    wei = Conversation(stack, "e2e-p4-zhangwei", "zh")
+    wei.say("你好")
+    asked = wei.say("我现在还欠多少钱")
+    assert "18,600" not in asked
+    assert "手机号码" in asked
+    assert "出生日期" in wei.say("13800138004")
+    assert "后四位" in wei.say("1985年2月14日")
+    verified = wei.say("6230")
+    assert "张伟" in verified
+    assert "18,600.00元" in verified
+    due = wei.say("还款日是哪天")
+    expected = date.today() + timedelta(days=10)
+    assert f"{expected.month}月{expected.day}日" in due
+    assert "最低还款额" in due
+    wei.save("p4_zh_balance_due_date")
+
+
+def test_wrong_answers_three_times_hand_the_conversation_to_a_person(stack: Stack) -> None:
+    stranger = Conversation(stack, "e2e-wrong-identity", "en")
+    stranger.say("what's my balance")
+    stranger.say("415 555 0101")
+    for attempt in range(3):
+        stranger.say("January 1 1970")
+        last = stranger.say("1234")
+        if attempt < 2:
+            assert "don't match" in last
+            stranger.say("415 555 0101")
+    assert "colleague" in last
+    status, body = stack.request(
+        "POST", "/api/chat", {"conversation_id": "e2e-wrong-identity", "text": "hello?"}
+    )
+    assert status == 200 and body["handed_off"] is True
+    stranger.save("identity_locked_en")
