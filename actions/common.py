@@ -28,3 +28,44 @@ def latest_intent(tracker: Tracker) -> str | None:
     intent = tracker.latest_message.get("intent") or {}
     name = intent.get("name")
     return str(name) if name else None
+
+
+def render(domain: dict[str, Any], name: str, language: Language, **values: Any) -> str:
+    """One response's text in `language`, filled in: for button titles and parts of a reply.
+
+    Responses are written per language in the domain (a `language` slot
+    condition for Chinese, the unconditioned variant for English); building a
+    button title from them keeps every word a cardholder sees in the domain.
+
+    Raises:
+        KeyError: if the domain has no such response (a programming error).
+    """
+    variants: list[dict[str, Any]] = domain["responses"][name]
+
+    def is_zh(variant: dict[str, Any]) -> bool:
+        return any(
+            c.get("name") == "language" and c.get("value") == Language.ZH.value
+            for c in variant.get("condition") or []
+        )
+
+    wanted = [v for v in variants if is_zh(v) == (language is Language.ZH)]
+    chosen = (wanted or [v for v in variants if not v.get("condition")] or variants)[0]
+    return str(chosen["text"]).format(**values)
+
+
+def request_text(tracker: Tracker, intent: str) -> str:
+    """What the person said when they asked for `intent` in this session.
+
+    A request made before the identity check is resumed after it, when the
+    latest message is the last 4 digits; the details said with the request
+    ("my $1,200 purchase over 6 months") are in the message that asked.
+    """
+    events: list[dict[str, Any]] = tracker.events
+    for event in reversed(events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "user":
+            asked = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if asked == intent:
+                return str(event.get("text") or "")
+    return str(tracker.latest_message.get("text") or "")

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Literal
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import deps
@@ -164,6 +164,10 @@ class ActionIdentityDone(Action):
             summary = await account_summary(session, int(account_id))
         dispatcher.utter_message(response="utter_identity_verified", first_name=summary.first_name)
         pending = tracker.get_slot("pending_request")
+        if pending == "installment_enquiry":
+            return [SlotSet("pending_request", None), FollowupAction("action_installment_start")]
+        if pending == "ask_installment_status":
+            return [SlotSet("pending_request", None), FollowupAction("action_installment_status")]
         if pending:
             await answer_account_question(
                 dispatcher,

@@ -52,11 +52,25 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 10.0
     action_server_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5055")
 
-    # Twilio
+    # Twilio (webhooks are refused while the auth token is empty)
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from_number: str = Field(
+        default="",
+        description="E.164 number SMS and calls come from (per-channel overrides below).",
+    )
     twilio_sms_from: str = ""
     twilio_voice_from: str = ""
+    twilio_api_base: AnyHttpUrl | None = Field(
+        default=None, description="Twilio REST API base; unset means https://api.twilio.com."
+    )
+    twilio_timeout_seconds: float = 10.0
+    twilio_transfer_number: str = Field(
+        default="", description="Calls handed to a person are dialled here; unset: <Enqueue>."
+    )
+    twilio_queue_name: str = "cardholders"
+    twilio_voice_en: str = "Polly.Joanna"
+    twilio_voice_zh: str = "Polly.Zhiyu"
 
     # Agent desk
     session_secret: SecretStr = SecretStr("")
@@ -64,6 +78,12 @@ class Settings(BaseSettings):
     # Branding: outbound messages name the bank before any verification.
     bank_name_en: str = "Harbor Bank"
     bank_name_zh: str = "港湾银行"
+
+    # Offer limits, installment pricing and contact caps (CONTRACT.md §5, §6).
+    policy_file: Path = Field(
+        default=PROJECT_ROOT / "policy" / "default.yml",
+        description="The versioned policy file; every offer records its version.",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"

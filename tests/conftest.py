@@ -119,3 +119,15 @@ def seeded_url(database_factory: DatabaseFactory) -> str:
     url = database_factory.create()
     seed_demo(url, accounts=20, today=date.today())
     return url
+
+
+@pytest.fixture
+def fresh_seeded_url(database_factory: DatabaseFactory) -> str:
+    """A database of this test's own with the demo personas only (for tests that write)."""
+    from datetime import date
+
+    from bot.demo.seed import seed_demo
+
+    url = database_factory.create()
+    seed_demo(url, accounts=0, today=date.today())
+    return url

@@ -43,6 +43,8 @@ class FakeRasa:
         self.sessions: set[str] = set()
         self.model_file: str | None = "models/20261123-test.tar.gz"
         self.failing_texts: set[str] = set()  # answered with HTTP 500
+        # Texts answered with these elements instead of the echo.
+        self.scripted: dict[str, list[dict[str, Any]]] = {}
         self.mode = "ok"  # ok | error (503) | hang | garbage | rejected (401)
         self.hang_seconds = 5.0
         self.bad_token_attempts = 0
@@ -96,6 +98,10 @@ class FakeRasa:
             if metadata.get("language"):
                 self.slots.setdefault(sender, {})["language"] = metadata["language"]
         zh = self.slots.get(sender, {}).get("language") == "zh"
+        if text in self.scripted:
+            return web.json_response(
+                [{"recipient_id": sender, **element} for element in self.scripted[text]]
+            )
         return web.json_response(
             [
                 {

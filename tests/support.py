@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from ruamel.yaml import YAML
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.models import Account, Cardholder, Conversation
+from bot.domain.enums import Channel, Language
 from bot.settings import PROJECT_ROOT
+
+SECRET = "test-secret"
 
 
 def load_domain(folder: Path = PROJECT_ROOT / "domain") -> dict[str, Any]:
@@ -64,3 +71,43 @@ def message_values(dispatcher: CollectingDispatcher) -> str:
     for message in dispatcher.messages:
         parts += [str(value) for key, value in message.items() if value and key != "response"]
     return " ".join(parts)
+
+
+async def add_conversation(
+    maker: async_sessionmaker[AsyncSession],
+    conversation_id: str,
+    channel: Channel = Channel.WEB,
+    address: str | None = None,
+    language: Language = Language.EN,
+) -> None:
+    async with maker() as session, session.begin():
+        session.add(
+            Conversation(id=conversation_id, channel=channel, language=language, address=address)
+        )
+
+
+async def account_id_of(maker: async_sessionmaker[AsyncSession], ref: str) -> int:
+    """The account id of a demo persona ("P1" … "P8")."""
+    async with maker() as session:
+        row = await session.execute(
+            select(Account.id).join(Cardholder).where(Cardholder.external_ref == ref)
+        )
+        return int(row.scalar_one())
+
+
+async def mark_verified(
+    maker: async_sessionmaker[AsyncSession], conversation_id: str, ref: str, **conv: Any
+) -> int:
+    """A conversation whose identity check for persona `ref` has just succeeded."""
+    await add_conversation(maker, conversation_id, **conv)
+    account_id = await account_id_of(maker, ref)
+    async with maker() as session, session.begin():
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        conversation.verified_at = datetime.now(timezone.utc)
+        conversation.account_id = account_id
+    return account_id
+
+
+def session_started_events(at: datetime) -> list[dict[str, Any]]:
+    return [{"event": "session_started", "timestamp": at.timestamp()}]

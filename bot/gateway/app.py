@@ -21,9 +21,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.outbound import OUTBOUND, Outbound
+from bot.channels.twilio_rest import TwilioRest
 from bot.db.engine import make_async_engine, make_async_sessionmaker
-from bot.gateway import chat, health, pay
+from bot.gateway import chat, health, pay, twilio_sms, twilio_status, twilio_voice
 from bot.gateway.chat import CHAT_SERVICE, ChatService
+from bot.gateway.dialogue import DIALOGUE, DialogueService
 from bot.gateway.health import HEALTH_CHECKER, HealthChecker
 from bot.gateway.inbox import ConversationLocks, RetryWorker
 from bot.gateway.rasa import RasaClient
@@ -64,6 +67,7 @@ SESSIONS = web.AppKey[async_sessionmaker[AsyncSession]]("sessions")
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
 RETRY_WORKER = web.AppKey("retry_worker", RetryWorker)
+TWILIO_REST = web.AppKey("twilio_rest", TwilioRest)
 INDEX_HTML = web.AppKey("index_html", str)
 
 
@@ -111,11 +115,31 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _twilio_ctx(app: web.Application) -> AsyncIterator[None]:
+    if TWILIO_REST in app:  # injected; its owner closes it
+        yield
+        return
+    rest = TwilioRest.from_settings(app[SETTINGS])  # needs the running loop
+    app[TWILIO_REST] = rest
+    yield
+    await rest.close()
+
+
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, options = app[SETTINGS], app[OPTIONS]
     sessions, rasa = app[SESSIONS], app[RASA]
     locks = ConversationLocks()
-    app[CHAT_SERVICE] = ChatService(sessions, rasa, locks, max_attempts=options.max_attempts)
+    dialogue = DialogueService(sessions, rasa, locks, max_attempts=options.max_attempts)
+    app[DIALOGUE] = dialogue
+    app[CHAT_SERVICE] = ChatService(dialogue, sessions)
+    outbound = Outbound(sessions, app[TWILIO_REST])
+    app[OUTBOUND] = outbound
+    sms = twilio_sms.SmsChannel(settings, sessions, dialogue, outbound)
+    app[twilio_sms.SMS_CHANNEL] = sms
+    app[twilio_voice.VOICE_CHANNEL] = twilio_voice.VoiceChannel(
+        settings, sessions, dialogue, outbound
+    )
+    app[twilio_status.STATUS_CALLBACKS] = twilio_status.StatusCallbacks(settings, sessions)
     app[HEALTH_CHECKER] = HealthChecker(
         sessions,
         rasa,
@@ -131,6 +155,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         max_attempts=options.max_attempts,
         # Longer than any live delivery (slot + message, each under the timeout).
         stale_after=timedelta(seconds=max(60.0, 3 * settings.rasa_timeout_seconds)),
+        on_replies=sms.push,  # texts answered late still reach the phone
     )
     app[RETRY_WORKER] = worker
     app[pay.PAYMENT_PAGE] = pay.PaymentPage(settings, sessions)
@@ -181,11 +206,14 @@ def create_app(
         app[SESSIONS] = session_factory
     if rasa is not None:
         app[RASA] = rasa
-    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _services_ctx])
+    app.cleanup_ctx.extend([_database_ctx, _http_ctx, _twilio_ctx, _services_ctx])
     app.on_response_prepare.append(_nosniff)
     app.router.add_get("/", get_index)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     chat.add_routes(app)
     health.add_routes(app)
     pay.add_routes(app)
+    twilio_sms.add_routes(app)
+    twilio_voice.add_routes(app)
+    twilio_status.add_routes(app)
     return app

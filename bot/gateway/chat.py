@@ -28,20 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Conversation, InboxMessage, OutboxMessage
-from bot.db.types import utcnow
-from bot.domain.enums import Channel, ConversationOwner, InboxStatus, Language
-from bot.domain.language import choose_language, language_from_accept_header
-from bot.gateway.inbox import (
-    QUEUED_NOTE,
-    SYSTEM_AUTHOR,
-    UNFINISHED,
-    ConversationLocks,
-    deliver,
-    failed_notice,
-    has_unfinished,
-    notice,
-)
-from bot.gateway.rasa import RasaClient, RasaError
+from bot.domain.enums import Channel, Language
+from bot.domain.language import language_from_accept_header
+from bot.gateway.dialogue import DialogueService, ForeignConversation, Inbound
+from bot.gateway.inbox import UNFINISHED
 
 log = structlog.get_logger(__name__)
 
@@ -50,19 +40,6 @@ MAX_BODY_BYTES = 64 * 1024  # 2,000 characters fit even as escaped surrogate pai
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 MESSAGES_PAGE_SIZE = 200
 
-_SAVED_NOTICE = {
-    Language.EN: (
-        "Sorry, I'm having trouble right now. Your message is saved and I'll reply here shortly."
-    ),
-    Language.ZH: "抱歉,我这边暂时出了点问题。您的消息已保存,我稍后会在这里回复您。",
-}
-_WAITING_NOTICE = {
-    Language.EN: (
-        "You're waiting for a member of our team, who will reply here as soon as "
-        "possible. Your message has been passed on."
-    ),
-    Language.ZH: "您正在等待我们的客服人员,他们会尽快在这里回复您。您的消息已转达。",
-}
 _UNAVAILABLE_ERROR = (
     "Sorry, we can't take your message right now. Please try again in a minute. "
     "/ 抱歉,暂时无法接收您的消息,请稍后再试。"
@@ -71,10 +48,6 @@ _UNAVAILABLE_ERROR = (
 
 class BadRequest(Exception):
     """The request cannot be processed as sent; the message says why."""
-
-
-class ForeignConversation(Exception):
-    """The conversation id belongs to another channel (SMS, voice)."""
 
 
 def _clean_text(value: str) -> str:
@@ -184,25 +157,14 @@ class MessagesPage:
         }
 
 
-def _handed_off(conversation: Conversation) -> bool:
-    return conversation.owner is not ConversationOwner.BOT
-
-
 class ChatService:
-    """What happens to one web chat message, independent of HTTP."""
+    """Web chat on top of the channel-neutral `DialogueService`."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        rasa: RasaClient,
-        locks: ConversationLocks,
-        *,
-        max_attempts: int,
+        self, dialogue: DialogueService, sessions: async_sessionmaker[AsyncSession]
     ) -> None:
+        self._dialogue = dialogue
         self._sessions = sessions
-        self._rasa = rasa
-        self._locks = locks
-        self._max_attempts = max_attempts
 
     async def handle(self, message: ChatRequest, default_language: Language) -> ChatReply:
         """Save the message, then answer it (now, or later if it must wait).
@@ -211,39 +173,16 @@ class ChatService:
             ForeignConversation: if the id names an SMS or voice conversation.
             SQLAlchemyError: if the database fails (nothing can be promised).
         """
-        cid = message.conversation_id
-        async with self._locks.hold(cid), self._sessions() as session:
-            conversation, language = await self._upsert_conversation(
-                session, message, default_language
-            )
-            if conversation.owner is ConversationOwner.CLOSED:
-                conversation.owner = ConversationOwner.BOT  # writing again reopens it
-                log.info("chat.reopened", conversation_id=cid)
-            handed_off = _handed_off(conversation)
-            queued = not handed_off and await has_unfinished(session, cid)
-            row = InboxMessage(
-                conversation_id=cid,
+        turn = await self._dialogue.handle(
+            Inbound(
+                conversation_id=message.conversation_id,
                 channel=Channel.WEB,
                 text=message.text,
-                language=language,
-                status=InboxStatus.RECEIVED,
-                attempts=0,
+                default_language=default_language,
+                language=message.language,
             )
-            session.add(row)
-            if handed_off or queued:
-                return await self._answer_without_rasa(session, row, handed_off=handed_off)
-            await session.commit()  # saved before Rasa is asked anything
-            log.info("chat.received", conversation_id=cid, inbox_id=row.id, language=language.value)
-            try:
-                replies = await deliver(
-                    session, self._rasa, conversation, row, max_attempts=self._max_attempts
-                )
-            except RasaError:
-                replies = [self._apology(row)]
-                session.add_all(replies)
-                await session.commit()
-            await session.refresh(conversation)  # an action may have handed it off
-            return ChatReply(cid, replies, handed_off=_handed_off(conversation))
+        )
+        return ChatReply(turn.conversation_id, turn.messages, handed_off=turn.handed_off)
 
     async def messages_after(self, conversation_id: str, after: int) -> MessagesPage:
         """Messages for the page to show, and whether a reply is still owed.
@@ -277,65 +216,6 @@ class ChatService:
                 )
             )
             return MessagesPage(list(messages), pending=bool(pending))
-
-    @staticmethod
-    async def _upsert_conversation(
-        session: AsyncSession, message: ChatRequest, default_language: Language
-    ) -> tuple[Conversation, Language]:
-        """The conversation (created on its first message) and this message's language."""
-        cid = message.conversation_id
-        conversation = await session.get(Conversation, cid)
-        stored = None if conversation is None else conversation.language
-        language = choose_language(message.language, stored, message.text, default_language)
-        now = utcnow()
-        if conversation is None:
-            # `deliver` syncs Rasa's language slot for a conversation Rasa has
-            # not seen yet, so a new conversation can start in any language.
-            conversation = Conversation(
-                id=cid,
-                channel=Channel.WEB,
-                language=language,
-                owner=ConversationOwner.BOT,
-                last_activity_at=now,
-            )
-            session.add(conversation)
-            await session.flush()
-            log.info("chat.conversation_started", conversation_id=cid)
-            return conversation, language
-        if conversation.channel is not Channel.WEB:
-            raise ForeignConversation(cid)
-        conversation.last_activity_at = now
-        return conversation, language
-
-    async def _answer_without_rasa(
-        self, session: AsyncSession, row: InboxMessage, *, handed_off: bool
-    ) -> ChatReply:
-        """Keep the message without asking Rasa: a person owns the
-        conversation, or earlier messages still wait and this one must not
-        overtake them."""
-        if handed_off:
-            row.status = InboxStatus.PROCESSED
-            row.processed_at = utcnow()
-            reply = notice(SYSTEM_AUTHOR, row.conversation_id, _WAITING_NOTICE[row.language])
-        else:
-            row.status = InboxStatus.PENDING_RETRY
-            row.last_error = QUEUED_NOTE
-            reply = notice(SYSTEM_AUTHOR, row.conversation_id, _SAVED_NOTICE[row.language])
-        session.add(reply)
-        await session.commit()
-        log.info(
-            "chat.kept",
-            conversation_id=row.conversation_id,
-            inbox_id=row.id,
-            reason="handed_off" if handed_off else "queued",
-        )
-        return ChatReply(row.conversation_id, [reply], handed_off=handed_off)
-
-    @staticmethod
-    def _apology(row: InboxMessage) -> OutboxMessage:
-        if row.status is InboxStatus.FAILED:
-            return failed_notice(row.conversation_id, row.language)
-        return notice(SYSTEM_AUTHOR, row.conversation_id, _SAVED_NOTICE[row.language])
 
 
 CHAT_SERVICE = web.AppKey("chat_service", ChatService)

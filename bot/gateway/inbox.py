@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -88,15 +88,20 @@ def failed_notice(conversation_id: str, language: Language) -> OutboxMessage:
     return notice(SYSTEM_AUTHOR, conversation_id, _FAILED_NOTICE[language])
 
 
-async def has_unfinished(session: AsyncSession, conversation_id: str) -> bool:
-    """Whether an earlier message of this conversation still waits for Rasa."""
-    query = select(
-        exists().where(
-            InboxMessage.conversation_id == conversation_id,
-            InboxMessage.status.in_(UNFINISHED),
-        )
+async def has_unfinished(
+    session: AsyncSession, conversation_id: str, *, before: int | None = None
+) -> bool:
+    """Whether an earlier message of this conversation still waits for Rasa.
+
+    `before` leaves out the message being handled (already saved) and later ones.
+    """
+    condition = exists().where(
+        InboxMessage.conversation_id == conversation_id,
+        InboxMessage.status.in_(UNFINISHED),
     )
-    return bool(await session.scalar(query))
+    if before is not None:
+        condition = condition.where(InboxMessage.id < before)
+    return bool(await session.scalar(select(condition)))
 
 
 async def rasa_has_seen(session: AsyncSession, conversation_id: str) -> bool:
@@ -196,13 +201,19 @@ async def deliver(
     return outbox
 
 
+# Told about replies produced in the background, for channels that cannot
+# poll for them (SMS sends them through Twilio's REST API).
+ReplyListener = Callable[[Conversation, list[OutboxMessage]], Awaitable[None]]
+
+
 class RetryWorker:
     """Replays `PENDING_RETRY` messages once Rasa answers again.
 
     Runs as a background task for the app's lifetime. A pass first asks Rasa
     for its status, so an outage costs one cheap request per interval instead
     of one failed attempt per waiting message, and `attempts` only grows when
-    Rasa is up and still fails on a message.
+    Rasa is up and still fails on a message. Replies it produces are passed
+    to `on_replies`, if given.
     """
 
     def __init__(
@@ -214,7 +225,9 @@ class RetryWorker:
         interval_seconds: float,
         max_attempts: int,
         stale_after: timedelta,
+        on_replies: ReplyListener | None = None,
     ) -> None:
+        self._on_replies = on_replies
         self._sessions = sessions
         self._rasa = rasa
         self._locks = locks
@@ -319,18 +332,32 @@ class RetryWorker:
                 await self._route_to_person(session, row)
                 continue
             try:
-                await deliver(
+                replies = await deliver(
                     session, self._rasa, conversation, row, max_attempts=self._max_attempts
                 )
             except RasaError:
                 if row.status is not InboxStatus.FAILED:
                     return delivered, False
-                session.add(failed_notice(conversation_id, row.language))
+                failed = failed_notice(conversation_id, row.language)
+                failed.inbox_message_id = row.id
+                session.add(failed)
                 await session.commit()
+                await self._notify(conversation, [failed])
                 continue
             delivered += 1
+            await self._notify(conversation, replies)
             await session.refresh(conversation)  # an action may have handed it off
         return delivered, True
+
+    async def _notify(self, conversation: Conversation, replies: list[OutboxMessage]) -> None:
+        if self._on_replies is None or not replies:
+            return
+        try:
+            await self._on_replies(conversation, replies)
+        except Exception:
+            # Stored replies stay in the outbox either way; one channel's
+            # failure must not stop the replay of other conversations.
+            log.exception("retry_worker.notify_failed", conversation_id=conversation.id)
 
     @staticmethod
     async def _route_to_person(session: AsyncSession, row: InboxMessage) -> None:

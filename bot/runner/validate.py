@@ -28,7 +28,8 @@ def responses_used_outside_stories(root: Path = PROJECT_ROOT) -> set[str]:
     """Responses that actions, forms or Rasa itself utter.
 
     Every `utter_…` name in the action code, `utter_ask_<slot>` for each slot
-    a form requests, and Rasa's built-in fallback responses.
+    a form requests (unless the domain has an `action_ask_<slot>`, which Rasa
+    runs instead), and Rasa's built-in fallback responses.
     """
     from ruamel.yaml import YAML
 
@@ -36,10 +37,18 @@ def responses_used_outside_stories(root: Path = PROJECT_ROOT) -> set[str]:
     for path in (root / "actions").rglob("*.py"):
         names.update(_NAMED_IN_CODE.findall(path.read_text(encoding="utf-8")))
     yaml = YAML(typ="safe")
-    for path in sorted((root / "domain").glob("*.yml")):
-        forms = (yaml.load(path.read_text(encoding="utf-8")) or {}).get("forms") or {}
-        for form in forms.values():
-            names.update(f"utter_ask_{slot}" for slot in form.get("required_slots", []))
+    documents = [
+        yaml.load(path.read_text(encoding="utf-8")) or {}
+        for path in sorted((root / "domain").glob("*.yml"))
+    ]
+    actions = {name for document in documents for name in document.get("actions") or []}
+    for document in documents:
+        for form in (document.get("forms") or {}).values():
+            names.update(
+                f"utter_ask_{slot}"
+                for slot in form.get("required_slots", [])
+                if f"action_ask_{slot}" not in actions
+            )
     return names
 
 

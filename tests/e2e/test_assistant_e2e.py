@@ -91,3 +91,43 @@ def test_wrong_answers_three_times_hand_the_conversation_to_a_person(stack: Stac
     )
     assert status == 200 and body["handed_off"] is True
     stranger.save("identity_locked_en")
+
+
+def test_p1_converts_the_1200_purchase_to_six_months_in_english(stack: Stack) -> None:
+    emily = Conversation(stack, "e2e-p1-installment", "en")
+    asked = emily.say("Can I split my $1,200 purchase into 6 months?")
+    assert "APR" not in asked and "mobile number" in asked  # identity first
+    emily.say("415 555 0101")
+    emily.say("04/12/1988")
+    quote = emily.say("4821")
+    assert "Emily" in quote
+    assert "$1,200.00 over 6 months" in quote
+    assert "APR" in quote and "Shall I set this up?" in quote
+    assert quote.index("Annualised rate") < quote.index("Monthly payment")  # the rate first
+    done = emily.say("yes")
+    assert "your plan is set up" in done
+    again = emily.say("yes")
+    assert "set up" not in again.lower() or "already" in again.lower()
+    status = emily.say("how many payments are left on my plans?")
+    assert "3 of 6 payments left" in status  # the plan she already had
+    assert "6 of 6 payments left" in status  # and the new one, made once
+    emily.save("p1_en_installment_6_months")
+
+
+def test_p4_converts_the_statement_over_12_periods_in_chinese(stack: Stack) -> None:
+    wei = Conversation(stack, "e2e-p4-installment", "zh")
+    asked = wei.say("这期账单能分期吗")
+    assert "手机号码" in asked and "年化" not in asked
+    wei.say("138 0013 8004")
+    wei.say("1985-02-14")
+    tenors = wei.say("6230")
+    assert "张伟" in tenors
+    assert "18,600.00元想分几期" in tenors
+    quote = wei.say("分12期")
+    assert "年化利率：15.58%" in quote
+    assert "确认办理吗" in quote
+    done = wei.say("确认")
+    assert "已为您办理分期" in done
+    status = wei.say("我的分期还剩几期")
+    assert "共12期，还剩12期" in status
+    wei.save("p4_zh_installment_12_periods")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,59 +20,23 @@ from actions.identity import ActionIdentityDone, ValidateIdentityForm
 from actions.service import ActionOptOut, ActionRequestHuman
 from actions.session import ActionSessionStart
 from bot.db.engine import make_async_engine, make_async_sessionmaker
-from bot.db.models import Account, AuditLog, Cardholder, Consent, Conversation, Payment
+from bot.db.models import AuditLog, Cardholder, Consent, Conversation, Payment
 from bot.domain.enums import Channel, ConsentStatus, ConversationOwner, Language
 from bot.services.payment_links import read_token
 from bot.settings import Settings
-from tests.support import load_domain, make_tracker, message_values, responses
+from tests.support import (
+    SECRET,
+    account_id_of,
+    add_conversation,
+    load_domain,
+    make_tracker,
+    mark_verified,
+    message_values,
+    responses,
+    session_started_events,
+)
 
 DOMAIN = load_domain()
-SECRET = "test-secret"
-
-
-@pytest.fixture
-async def sessions(seeded_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_async_engine(seeded_url, poolclass=NullPool)
-    maker = make_async_sessionmaker(engine)
-    deps.override(
-        deps.Dependencies(
-            Settings(_env_file=None, database_url=seeded_url, session_secret=SecretStr(SECRET)),
-            maker,
-        )
-    )
-    yield maker
-    deps.override(None)
-    await engine.dispose()
-
-
-@pytest.fixture
-def conversation_id(request: pytest.FixtureRequest) -> str:
-    return f"test-{request.node.name}"[:120]
-
-
-async def _conversation(
-    maker: async_sessionmaker[AsyncSession],
-    conversation_id: str,
-    channel: Channel = Channel.WEB,
-    address: str | None = None,
-    language: Language = Language.EN,
-) -> None:
-    async with maker() as session, session.begin():
-        session.add(
-            Conversation(id=conversation_id, channel=channel, language=language, address=address)
-        )
-
-
-async def _account_id(maker: async_sessionmaker[AsyncSession], ref: str) -> int:
-    async with maker() as session:
-        row = await session.execute(
-            select(Account.id).join(Cardholder).where(Cardholder.external_ref == ref)
-        )
-        return int(row.scalar_one())
-
-
-def _session_started(at: datetime) -> list[dict[str, Any]]:
-    return [{"event": "session_started", "timestamp": at.timestamp()}]
 
 
 async def _validate(
@@ -102,7 +64,7 @@ async def _validate(
 async def test_sms_caller_is_asked_only_dob_and_last4_then_verified(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id, Channel.SMS, "+14155550101")
+    await add_conversation(sessions, conversation_id, Channel.SMS, "+14155550101")
     form = ValidateIdentityForm()
     _, slots = await _validate(
         form, {"slots": {"id_dob": "april 12 1988", "requested_slot": "id_dob"}}, conversation_id
@@ -117,7 +79,7 @@ async def test_sms_caller_is_asked_only_dob_and_last4_then_verified(
     )
     assert dispatcher.messages == []  # the greeting comes from action_identity_done
     assert slots["verified"] is True
-    assert slots["account_id"] == await _account_id(sessions, "P1")
+    assert slots["account_id"] == await account_id_of(sessions, "P1")
     assert slots["id_dob"] is None and slots["id_last4"] is None  # not kept in the tracker
     assert slots["requested_slot"] is None  # the form ends
     async with sessions() as session:
@@ -128,7 +90,7 @@ async def test_sms_caller_is_asked_only_dob_and_last4_then_verified(
 async def test_web_chat_in_chinese_verifies_by_the_phone_given(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id, language=Language.ZH)
+    await add_conversation(sessions, conversation_id, language=Language.ZH)
     form = ValidateIdentityForm()
     zh = {"language": "zh"}
     _, slots = await _validate(
@@ -150,13 +112,13 @@ async def test_web_chat_in_chinese_verifies_by_the_phone_given(
         conversation_id,
     )  # fmt: skip
     assert slots["verified"] is True
-    assert slots["account_id"] == await _account_id(sessions, "P4")
+    assert slots["account_id"] == await account_id_of(sessions, "P4")
 
 
 async def test_three_failures_lock_and_hand_off_without_saying_which_part_failed(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id)
+    await add_conversation(sessions, conversation_id)
     form = ValidateIdentityForm()
     attempt = {
         "id_phone": "+14155550101", "id_dob": "1988-04-12", "id_last4": "9999",
@@ -197,7 +159,7 @@ async def test_three_failures_lock_and_hand_off_without_saying_which_part_failed
 async def test_unknown_number_fails_like_a_wrong_answer(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id)
+    await add_conversation(sessions, conversation_id)
     dispatcher, slots = await _validate(
         ValidateIdentityForm(),
         {"slots": {"id_phone": "+12025550199", "id_dob": "1988-04-12", "id_last4": "4821",
@@ -211,7 +173,7 @@ async def test_unknown_number_fails_like_a_wrong_answer(
 async def test_a_full_card_number_is_refused_and_not_echoed(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id, Channel.SMS, "+14155550101")
+    await add_conversation(sessions, conversation_id, Channel.SMS, "+14155550101")
     dispatcher, slots = await _validate(
         ValidateIdentityForm(),
         {"slots": {"id_dob": "1988-04-12", "id_last4": "4111 1111 1111 1111",
@@ -226,7 +188,7 @@ async def test_a_full_card_number_is_refused_and_not_echoed(
 async def test_unreadable_answers_are_asked_again_in_plain_words(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id)
+    await add_conversation(sessions, conversation_id)
     form = ValidateIdentityForm()
     dispatcher, slots = await _validate(
         form, {"slots": {"id_phone": "🙂🙂", "requested_slot": "id_phone"}}, conversation_id
@@ -244,19 +206,6 @@ async def test_unreadable_answers_are_asked_again_in_plain_words(
 # --- account answers --------------------------------------------------------------
 
 
-async def _verified(
-    maker: async_sessionmaker[AsyncSession], conversation_id: str, ref: str, **conv: Any
-) -> int:
-    await _conversation(maker, conversation_id, **conv)
-    account_id = await _account_id(maker, ref)
-    async with maker() as session, session.begin():
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        conversation.verified_at = datetime.now(timezone.utc)
-        conversation.account_id = account_id
-    return account_id
-
-
 async def _answer(
     conversation_id: str, intent: str, account_id: int, *, language: str = "en", text: str = ""
 ) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
@@ -266,7 +215,7 @@ async def _answer(
         intent=intent,
         text=text,
         slots={"language": language, "verified": True, "account_id": account_id},
-        events=_session_started(datetime.now(timezone.utc) - timedelta(minutes=5)),
+        events=session_started_events(datetime.now(timezone.utc) - timedelta(minutes=5)),
     )
     events = await ActionAccountAnswer().run(dispatcher, tracker, DOMAIN)
     return dispatcher, events
@@ -275,7 +224,7 @@ async def _answer(
 async def test_balance_and_due_date_for_a_current_english_account(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P1")
+    account_id = await mark_verified(sessions, conversation_id, "P1")
     dispatcher, events = await _answer(conversation_id, "ask_balance", account_id)
     assert events == []
     assert dispatcher.messages[0]["response"] == "utter_balance"
@@ -291,7 +240,7 @@ async def test_balance_and_due_date_for_a_current_english_account(
 async def test_overdue_account_hears_the_past_due_amount_calmly(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P2")
+    account_id = await mark_verified(sessions, conversation_id, "P2")
     dispatcher, _ = await _answer(conversation_id, "ask_balance", account_id)
     assert dispatcher.messages[0]["response"] == "utter_balance_overdue"
     assert dispatcher.messages[0]["past_due"] == "$120.00"
@@ -302,7 +251,7 @@ async def test_overdue_account_hears_the_past_due_amount_calmly(
 async def test_chinese_answers_use_chinese_money_and_dates(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P4", language=Language.ZH)
+    account_id = await mark_verified(sessions, conversation_id, "P4", language=Language.ZH)
     dispatcher, _ = await _answer(conversation_id, "ask_balance", account_id, language="zh")
     assert dispatcher.messages[0]["balance"] == "18,600.00元"
     dispatcher, _ = await _answer(conversation_id, "ask_due_date", account_id, language="zh")
@@ -334,8 +283,8 @@ async def test_database_failure_is_a_polite_message_not_a_crash(
 async def test_slots_alone_never_unlock_account_data(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id)  # never verified in the database
-    account_id = await _account_id(sessions, "P1")
+    await add_conversation(sessions, conversation_id)  # never verified in the database
+    account_id = await account_id_of(sessions, "P1")
     dispatcher, events = await _answer(conversation_id, "ask_balance", account_id)
     assert dispatcher.messages == []
     assert {"event": "followup", "name": "identity_form"} in [
@@ -346,9 +295,9 @@ async def test_slots_alone_never_unlock_account_data(
 async def test_verification_expires_with_the_session(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P1")
+    account_id = await mark_verified(sessions, conversation_id, "P1")
     dispatcher = CollectingDispatcher()
-    later_session = _session_started(datetime.now(timezone.utc) + timedelta(minutes=1))
+    later_session = session_started_events(datetime.now(timezone.utc) + timedelta(minutes=1))
     tracker = make_tracker(
         conversation_id,
         intent="ask_balance",
@@ -362,7 +311,7 @@ async def test_verification_expires_with_the_session(
 async def test_payment_link_is_signed_for_the_account_and_shows_no_card_number(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P1")
+    account_id = await mark_verified(sessions, conversation_id, "P1")
     dispatcher, _ = await _answer(conversation_id, "make_payment", account_id)
     link = dispatcher.messages[0]["payment_link"]
     assert "/pay/" in link
@@ -373,7 +322,7 @@ async def test_payment_link_is_signed_for_the_account_and_shows_no_card_number(
 async def test_already_paid_records_the_claim_until_the_payment_shows(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P2")
+    account_id = await mark_verified(sessions, conversation_id, "P2")
     dispatcher, _ = await _answer(
         conversation_id, "already_paid", account_id, text="I paid $120 yesterday"
     )
@@ -418,7 +367,7 @@ async def _consent(maker: async_sessionmaker[AsyncSession], ref: str) -> dict[Ch
 async def test_sms_opt_out_in_words_is_recorded_for_sms(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id, Channel.SMS, "+13125550102")
+    await add_conversation(sessions, conversation_id, Channel.SMS, "+13125550102")
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(conversation_id, intent="opt_out", text="please stop texting me")
     await ActionOptOut().run(dispatcher, tracker, DOMAIN)
@@ -429,7 +378,7 @@ async def test_sms_opt_out_in_words_is_recorded_for_sms(
 async def test_chinese_request_to_stop_calls_opts_out_of_voice(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id, Channel.SMS, "+8613900139005", Language.ZH)
+    await add_conversation(sessions, conversation_id, Channel.SMS, "+8613900139005", Language.ZH)
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         conversation_id, intent="opt_out", text="别再给我打电话了", slots={"language": "zh"}
@@ -442,7 +391,7 @@ async def test_chinese_request_to_stop_calls_opts_out_of_voice(
 async def test_anonymous_web_opt_out_changes_nothing_and_explains(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    await _conversation(sessions, conversation_id)
+    await add_conversation(sessions, conversation_id)
     dispatcher = CollectingDispatcher()
     await ActionOptOut().run(
         dispatcher, make_tracker(conversation_id, intent="opt_out", text="stop"), DOMAIN
@@ -461,7 +410,7 @@ async def test_handoff_is_recorded_with_reason_and_priority(
     reason: str,
     elevated: bool,
 ) -> None:
-    await _conversation(sessions, conversation_id)
+    await add_conversation(sessions, conversation_id)
     dispatcher = CollectingDispatcher()
     events = await ActionRequestHuman().run(
         dispatcher, make_tracker(conversation_id, intent=intent), DOMAIN
@@ -481,13 +430,13 @@ async def test_handoff_is_recorded_with_reason_and_priority(
 async def test_identity_done_greets_by_name_and_answers_the_pending_question(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str
 ) -> None:
-    account_id = await _verified(sessions, conversation_id, "P4", language=Language.ZH)
+    account_id = await mark_verified(sessions, conversation_id, "P4", language=Language.ZH)
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         conversation_id,
         slots={"language": "zh", "verified": True, "account_id": account_id,
                "pending_request": "ask_balance"},
-        events=_session_started(datetime.now(timezone.utc) - timedelta(minutes=1)),
+        events=session_started_events(datetime.now(timezone.utc) - timedelta(minutes=1)),
     )  # fmt: skip
     events = await ActionIdentityDone().run(dispatcher, tracker, DOMAIN)
     assert responses(dispatcher) == ["utter_identity_verified", "utter_balance"]
