@@ -111,3 +111,19 @@ def clip(text: str, limit: int = MAX_SAY_CHARS) -> str:
     cut = text[:limit]
     end = max(cut.rfind(mark) for mark in _SENTENCE_END)
     return cut[: end + 1] if end > limit // 2 else cut
+
+
+_KEYED_DATE = re.compile(r"^(0[1-9]|1[0-2])([0-3][0-9])((?:19|20)[0-9]{2})$")
+
+
+def keyed_digits_as_text(digits: str) -> str:
+    """Eight keyed digits that read as month, day, year ("04121988") as "04/12/1988".
+
+    Callers key a date of birth the way they write it; on its own "04121988"
+    could be 4 December too, so the identity parser would refuse it. A
+    keypad date in the US order gets the slashes that make it a US date; a
+    year-first one ("19880412") is already unambiguous and is left alone, as
+    is every other run of digits (last 4, amounts).
+    """
+    match = _KEYED_DATE.match(digits)
+    return f"{match[1]}/{match[2]}/{match[3]}" if match else digits

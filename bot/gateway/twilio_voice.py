@@ -33,6 +33,7 @@ from bot.channels.outbound import Delivery, Outbound
 from bot.channels.voice_format import (
     GATHER_LANGUAGE,
     SAY_LANGUAGE,
+    keyed_digits_as_text,
     links_in,
     spoken_reply,
 )
@@ -120,7 +121,8 @@ class VoiceChannel:
         speech = params.get("SpeechResult", "").strip()
         if digits == SWITCH_LANGUAGE_KEY:
             return await self._turn(call, turn, GREETING, _other(language), first=True)
-        text = mask_card_numbers(clean_text(digits or speech))[:MAX_TEXT_CHARS]
+        text = mask_card_numbers(clean_text(keyed_digits_as_text(digits) or speech))
+        text = text[:MAX_TEXT_CHARS]
         if not text:
             return await self._silence(call, turn, silence, language)
         return await self._turn(call, turn, text, language)

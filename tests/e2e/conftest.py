@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from tests.conftest import DatabaseFactory
+from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, sign
 
 START_TIMEOUT = 300.0
 
@@ -68,6 +70,24 @@ class Stack:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
+    def twilio(self, path: str, params: dict[str, str]) -> tuple[int, str]:
+        """A form POST signed the way Twilio signs it; the status and the TwiML."""
+        url = self.gateway + path
+        request = urllib.request.Request(
+            url,
+            data=urllib.parse.urlencode(params).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": sign(url, params),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
     def chat(self, conversation_id: str, text: str, language: str | None = None) -> Any:
         body: dict[str, Any] = {"conversation_id": conversation_id, "text": text}
         if language:
@@ -90,6 +110,13 @@ def stack(
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}",
         "RASA_TOKEN": secrets.token_urlsafe(16),
         "LOG_FORMAT": "json",
+        # Twilio webhooks are signed by the tests with this token; outbound
+        # sends go to a port nobody listens on (Twilio is never reached).
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE": f"http://127.0.0.1:{_free_port()}",
     }
     log_path = str(tmp_path_factory.mktemp("stack") / "stack.log")
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below

@@ -1,6 +1,14 @@
 import pytest
 
-from bot.channels.voice_format import MAX_SAY_CHARS, clip, links_in, menu, speakable, spoken_reply
+from bot.channels.voice_format import (
+    MAX_SAY_CHARS,
+    clip,
+    keyed_digits_as_text,
+    links_in,
+    menu,
+    speakable,
+    spoken_reply,
+)
 from bot.domain.enums import Language
 
 LINK = "https://bot.example.com/pay/eyJhIjoxfQ.c2ln-_"
@@ -67,3 +75,18 @@ def test_long_text_is_clipped_at_a_sentence() -> None:
     assert len(clipped) <= MAX_SAY_CHARS
     assert clipped.endswith(".")
     assert clip("short") == "short"
+
+
+@pytest.mark.parametrize(
+    ("keyed", "text"),
+    [
+        ("04121988", "04/12/1988"),  # month, day, year as US callers key it
+        ("12311999", "12/31/1999"),
+        ("19880412", "19880412"),  # year first: already unambiguous
+        ("4821", "4821"),  # last 4
+        ("13121988", "13121988"),  # no month 13: left for the parser to refuse
+        ("", ""),
+    ],
+)
+def test_keyed_dates_get_the_slashes_that_make_them_us_dates(keyed: str, text: str) -> None:
+    assert keyed_digits_as_text(keyed) == text
