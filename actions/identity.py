@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import deps
 from actions.account import answer_account_question
 from actions.common import latest_intent, session_started_at
+from bot.channels.inbound import MASK
 from bot.db.models import Conversation
 from bot.domain.enums import Channel, Language
 from bot.domain.parsing import (
@@ -29,6 +30,13 @@ from bot.services.accounts import account_summary
 from bot.services.identity import verify_identity
 
 CLEARED = {"id_phone": None, "id_dob": None, "id_last4": None}
+# Collections requests made before verification resume in their own flow.
+COLLECTIONS_START = {
+    "promise_to_pay": "action_promise_start",
+    "report_hardship": "action_hardship_start",
+    "request_settlement": "action_settlement_start",
+    "request_fee_waiver": "action_fee_waiver",
+}
 
 
 async def _caller_phone(conversation_id: str) -> str | None:
@@ -42,7 +50,7 @@ async def _caller_phone(conversation_id: str) -> str | None:
 
 def _pasted_card_number(text: str, dispatcher: CollectingDispatcher) -> bool:
     """Warn (once, without echoing it) if the answer contains a full card number."""
-    if looks_like_card_number(text):
+    if looks_like_card_number(text) or MASK in text:  # the gateway masks what it sees
         dispatcher.utter_message(response="utter_identity_full_card_warning")
         return True
     return False
@@ -168,6 +176,8 @@ class ActionIdentityDone(Action):
             return [SlotSet("pending_request", None), FollowupAction("action_installment_start")]
         if pending == "ask_installment_status":
             return [SlotSet("pending_request", None), FollowupAction("action_installment_status")]
+        if pending in COLLECTIONS_START:
+            return [SlotSet("pending_request", None), FollowupAction(COLLECTIONS_START[pending])]
         if pending:
             await answer_account_question(
                 dispatcher,

@@ -110,3 +110,72 @@ VOICE_FAILURE: Final[Texts] = {
 def say(texts: Texts, language: Language, **values: str) -> str:
     """The text in `language`, with its placeholders filled in."""
     return texts[language].format(**values) if values else texts[language]
+
+
+# Said by the gateway when a message calls for a person at once (RULES.md:
+# distress, a death, bankruptcy, a lawyer, a complaint), before the dialogue
+# runs. Nothing about an account is said: the sender may not be verified.
+ESCALATED_DISTRESS: Final[Texts] = {
+    Language.EN: (
+        "I'm really sorry you're feeling this way, and I'm glad you told me. You matter "
+        "far more than any bill. I've asked a colleague to reach out to you right away. "
+        "If you are in danger or thinking about ending your life, please call or text 988 "
+        "(Suicide & Crisis Lifeline, US) now, or call 911 in an emergency."
+    ),
+    Language.ZH: (
+        "听到您这样说我很难过，谢谢您愿意告诉我。您比任何账单都重要。"
+        "我已请同事马上与您联系。如果您感到有危险或有轻生的念头，"
+        "请立即拨打心理援助热线 12356，紧急情况请拨打 120 或 110。"
+    ),
+}
+
+ESCALATED_DECEASED: Final[Texts] = {
+    Language.EN: (
+        "I'm very sorry for your loss. I'm connecting you with a colleague who will explain, "
+        "gently and step by step, what happens next. Please stay in this conversation."
+    ),
+    Language.ZH: (
+        "对您的不幸我们深表哀悼。我正在为您转接专门的同事，会耐心地说明后续事宜。请留在当前对话中。"
+    ),
+}
+
+ESCALATED_BANKRUPTCY: Final[Texts] = {
+    Language.EN: (
+        "Thank you for letting me know. I'm passing this to a colleague who handles "
+        "bankruptcy cases. Please stay in this conversation; a person will reply here."
+    ),
+    Language.ZH: (
+        "感谢您告知。我将转交负责破产相关事务的同事处理，请留在当前对话中，稍后会有工作人员回复您。"
+    ),
+}
+
+ESCALATED_ATTORNEY: Final[Texts] = {
+    Language.EN: (
+        "Thank you for letting me know you have a lawyer. A colleague will take it from "
+        "here and can work with your representative. Please stay in this conversation."
+    ),
+    Language.ZH: (
+        "感谢您告知已委托律师。接下来由同事为您处理，并可与您的代理人沟通。请留在当前对话中。"
+    ),
+}
+
+ESCALATED_COMPLAINT: Final[Texts] = {
+    Language.EN: (
+        "I'm sorry we've let you down. I've recorded your complaint and I'm connecting you "
+        "with a colleague who can look into it properly. Please stay in this conversation."
+    ),
+    Language.ZH: (
+        "很抱歉给您带来不好的体验。我已记录您的投诉，并为您转接同事认真处理。请留在当前对话中。"
+    ),
+}
+
+
+def escalated(category: str) -> Texts:
+    """The reply for an escalation category (`bot.domain.escalation`)."""
+    return {
+        "distress": ESCALATED_DISTRESS,
+        "deceased": ESCALATED_DECEASED,
+        "bankruptcy": ESCALATED_BANKRUPTCY,
+        "attorney": ESCALATED_ATTORNEY,
+        "complaint": ESCALATED_COMPLAINT,
+    }[category]

@@ -28,6 +28,7 @@ from bot.gateway import chat, health, pay, twilio_sms, twilio_status, twilio_voi
 from bot.gateway.chat import CHAT_SERVICE, ChatService
 from bot.gateway.dialogue import DIALOGUE, DialogueService
 from bot.gateway.health import HEALTH_CHECKER, HealthChecker
+from bot.gateway.housekeeping import Housekeeping
 from bot.gateway.inbox import ConversationLocks, RetryWorker
 from bot.gateway.rasa import RasaClient
 from bot.settings import Settings
@@ -59,6 +60,7 @@ class GatewayOptions:
     retry_interval_seconds: float = 5.0
     max_attempts: int = 20
     health_timeout_seconds: float = 2.0
+    housekeeping_interval_seconds: float = 900.0
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -69,6 +71,7 @@ RASA = web.AppKey("rasa", RasaClient)
 RETRY_WORKER = web.AppKey("retry_worker", RetryWorker)
 TWILIO_REST = web.AppKey("twilio_rest", TwilioRest)
 INDEX_HTML = web.AppKey("index_html", str)
+HOUSEKEEPING = web.AppKey("housekeeping", Housekeeping)
 
 
 @web.middleware
@@ -159,11 +162,20 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[RETRY_WORKER] = worker
     app[pay.PAYMENT_PAGE] = pay.PaymentPage(settings, sessions)
-    task = asyncio.create_task(worker.run_forever(), name="inbox-retry-worker")
+    housekeeping = Housekeeping(
+        settings, sessions, interval_seconds=options.housekeeping_interval_seconds
+    )
+    app[HOUSEKEEPING] = housekeeping
+    tasks = [
+        asyncio.create_task(worker.run_forever(), name="inbox-retry-worker"),
+        asyncio.create_task(housekeeping.run_forever(), name="housekeeping"),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def render_index(settings: Settings) -> str:

@@ -9,7 +9,6 @@ nothing can be promised, gets a 503.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
 from bot.db.models import Conversation, InboxMessage, OutboxMessage
 from bot.domain.enums import Channel, Language
 from bot.domain.language import language_from_accept_header
@@ -35,7 +35,6 @@ from bot.gateway.inbox import UNFINISHED
 
 log = structlog.get_logger(__name__)
 
-MAX_TEXT_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024  # 2,000 characters fit even as escaped surrogate pairs (24 KB)
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 MESSAGES_PAGE_SIZE = 200
@@ -52,16 +51,13 @@ class BadRequest(Exception):
 
 def _clean_text(value: str) -> str:
     # NUL and other control characters break PostgreSQL text and confuse NLU;
-    # line breaks and tabs are what a person actually types.
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(
-        char for char in value if char in "\n\t" or unicodedata.category(char) != "Cc"
-    ).strip()
+    # a pasted card number is masked to its last four before anything stores it.
+    value = clean_text(value)
     if not value:
         raise ValueError("text must not be empty")
     if len(value) > MAX_TEXT_CHARS:
         raise ValueError(f"text must be at most {MAX_TEXT_CHARS:,} characters")
-    return value
+    return mask_card_numbers(value)
 
 
 class ChatRequest(BaseModel):

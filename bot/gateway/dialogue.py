@@ -32,6 +32,7 @@ from bot.db.models import Conversation, InboxMessage, OutboxMessage
 from bot.db.types import utcnow
 from bot.domain.enums import Channel, ConversationOwner, InboxStatus, Language
 from bot.domain.language import choose_language
+from bot.gateway.escalation import screen_escalation
 from bot.gateway.inbox import (
     QUEUED_NOTE,
     SYSTEM_AUTHOR,
@@ -179,10 +180,12 @@ class DialogueService:
                     raise
                 return seen
             await session.commit()  # saved before anything else looks at it
-            if screen is not None:
-                replies = await screen(Screening(session, conversation, row))
-                if replies is not None:
-                    return await self._screened(session, conversation, row, replies)
+            screening = Screening(session, conversation, row)
+            replies = await screen(screening) if screen is not None else None
+            if replies is None:
+                replies = await screen_escalation(screening)
+            if replies is not None:
+                return await self._screened(session, conversation, row, replies)
             handed_off = _handed_off(conversation)
             queued = not handed_off and await has_unfinished(session, cid, before=row.id)
             if handed_off or queued:

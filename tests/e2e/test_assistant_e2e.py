@@ -131,3 +131,33 @@ def test_p4_converts_the_statement_over_12_periods_in_chinese(stack: Stack) -> N
     status = wei.say("我的分期还剩几期")
     assert "共12期，还剩12期" in status
     wei.save("p4_zh_installment_12_periods")
+
+
+def test_p3_who_lost_her_job_is_offered_a_plan_within_the_bots_limits(stack: Stack) -> None:
+    sarah = Conversation(stack, "e2e-p3-hardship", "en")
+    asked = sarah.say("I lost my job and I can't pay")
+    assert "6,800" not in asked
+    sarah.say("206 555 0103")
+    sarah.say("July 21 1992")
+    after = sarah.say("5504")
+    assert "Sarah" in after
+    offer = sarah.say("maybe $600 a month")
+    assert "11 monthly payments" in offer  # mid bucket: the bot may agree up to 12 months
+    agreed = sarah.say("I agree")
+    assert "your plan is agreed" in agreed and "policy" in agreed
+    sarah.save("p3_en_hardship_agreed")
+
+
+def test_p5_asks_for_a_personalised_plan_in_chinese_and_is_escalated(stack: Stack) -> None:
+    li = Conversation(stack, "e2e-p5-hardship", "zh")
+    asked = li.say("我生病住院了，还不上钱")
+    assert "42,000" not in asked
+    li.say("13900139005")
+    li.say("1990年9月30日")
+    after = li.say("7712")
+    assert "李娜" in after and "个性化分期" in after
+    assert "分多少期" in li.say("每个月大概能还六百")
+    assert "证明材料" in li.say("48期")
+    submitted = li.say("有住院记录和诊断证明")
+    assert "同事" in submitted  # beyond the bot's authority: a person approves
+    li.save("p5_zh_personalised_installment")

@@ -148,3 +148,15 @@ def test_a_chinese_call_is_gathered_in_mandarin(stack: Stack) -> None:
     due = spoken(wei.key("6230"))
     assert "张伟" in due and "还款日" in due
     wei.save("p4_voice_zh_due_date")
+
+
+def test_p2_promises_to_pay_by_sms(stack: Stack) -> None:
+    michael = Texter(stack, "+13125550102")
+    asked = " ".join(michael.text("I can pay $200 on Friday"))
+    assert "date of birth" in asked and "120" not in asked  # identity first
+    assert "last 4" in " ".join(michael.text("11/03/1979"))
+    summary = " ".join(michael.text("1937"))
+    assert "Michael" in summary and "$200.00" in summary
+    done = " ".join(michael.text("yes"))
+    assert "$200.00" in done
+    michael.save("p2_sms_promise_to_pay")

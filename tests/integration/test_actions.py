@@ -170,13 +170,18 @@ async def test_unknown_number_fails_like_a_wrong_answer(
     assert slots.get("verified") is not True
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    ["4111 1111 1111 1111", "•••• 1111"],  # as typed, and as the gateway masks it
+)
 async def test_a_full_card_number_is_refused_and_not_echoed(
-    sessions: async_sessionmaker[AsyncSession], conversation_id: str
+    sessions: async_sessionmaker[AsyncSession], conversation_id: str, pasted: str
 ) -> None:
+    conversation_id = f"{conversation_id[:100]}-{len(pasted)}"
     await add_conversation(sessions, conversation_id, Channel.SMS, "+14155550101")
     dispatcher, slots = await _validate(
         ValidateIdentityForm(),
-        {"slots": {"id_dob": "1988-04-12", "id_last4": "4111 1111 1111 1111",
+        {"slots": {"id_dob": "1988-04-12", "id_last4": pasted,
                    "requested_slot": "id_last4"}},
         conversation_id,
     )  # fmt: skip

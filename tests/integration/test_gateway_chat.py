@@ -709,3 +709,60 @@ async def test_page_assets_are_local(gateway: Client) -> None:
         assert "@import" not in content
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in page
+
+
+# --- messages a person must take over at once --------------------------------------
+
+
+async def test_distress_goes_to_a_person_first_with_a_caring_reply(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    body = await chat(gateway, "web-distress-en", "honestly i dont want to live anymore")
+    assert body["handed_off"] is True
+    assert "988" in body["messages"][0]["text"]
+    assert rasa.messages("web-distress-en") == []  # not left to the intent model
+    async with sessions() as session:
+        conversation = await session.get(Conversation, "web-distress-en")
+        assert conversation is not None
+        assert conversation.owner is ConversationOwner.WAITING
+        assert conversation.handoff_reason == "distress"
+        assert conversation.priority == 100  # ahead of every routine handoff
+
+
+async def test_chinese_distress_and_complaints_escalate_in_chinese(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    body = await chat(gateway, "web-distress-zh", "我真的不想活了", language="zh")
+    assert body["handed_off"] is True and "12356" in body["messages"][0]["text"]
+    body = await chat(gateway, "web-complaint-zh", "我要投诉你们", language="zh")
+    assert body["handed_off"] is True and "投诉" in body["messages"][0]["text"]
+    assert rasa.messages() == []
+
+
+async def test_a_later_distress_message_raises_the_priority_of_a_waiting_conversation(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat(gateway, "web-complaint-then-distress", "i want to file a complaint")
+    body = await chat(gateway, "web-complaint-then-distress", "i want to kill myself")
+    assert body["handed_off"] is True
+    async with sessions() as session:
+        conversation = await session.get(Conversation, "web-complaint-then-distress")
+        assert conversation is not None
+        assert conversation.priority == 100 and conversation.handoff_reason == "distress"
+
+
+async def test_idioms_that_only_sound_alarming_reach_the_dialogue(
+    gateway: Client, rasa: FakeRasa
+) -> None:
+    body = await chat(gateway, "web-idiom", "I'm dying to know my balance")
+    assert body["handed_off"] is False
+    assert rasa.messages("web-idiom") == ["I'm dying to know my balance"]
+
+
+async def test_a_pasted_card_number_never_reaches_rasa_or_the_inbox(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat(gateway, "web-card", "my card is 4111 1111 1111 1111 can you check it")
+    assert rasa.messages("web-card") == ["my card is •••• 1111 can you check it"]
+    rows = await inbox_rows(sessions, "web-card")
+    assert "4111 1111" not in rows[0].text

@@ -32,3 +32,10 @@ def test_both_languages_with_the_same_placeholders(name: str) -> None:
 
 def test_say_fills_in_the_bank() -> None:
     assert texts.say(texts.SMS_STOPPED, Language.ZH, bank="港湾银行").startswith("港湾银行：")
+
+
+def test_every_escalation_category_has_a_reply() -> None:
+    from bot.domain.escalation import EscalationCategory
+
+    for category in EscalationCategory:
+        assert set(texts.escalated(category.value)) == {Language.EN, Language.ZH}
