@@ -64,6 +64,38 @@ def _gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reminders_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.reminders.service import run_scheduler, serve
+    from bot.settings import get_settings
+
+    if args.once:
+        report = asyncio.run(run_scheduler(get_settings(), once=True))
+        if report is not None:
+            print(report.plan)
+            print({outcome: len(ids) for outcome, ids in report.outcomes.items()})
+        return 0
+    serve(get_settings())
+    return 0
+
+
+def _reminders_plan(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import datetime, timezone
+
+    from bot.reminders.service import plan_report
+    from bot.settings import get_settings
+
+    now = None
+    if args.now:
+        now = datetime.fromisoformat(args.now)
+        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    report = asyncio.run(plan_report(get_settings(), dry_run=args.dry_run, now=now))
+    print(("dry run (rolled back): " if args.dry_run else "") + str(report))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.runner.supervisor import run_stack
 
@@ -114,9 +146,24 @@ def build_parser() -> argparse.ArgumentParser:
         "test-stories", help="run the dialogue tests in tests/ (rasa test core)"
     ).set_defaults(handler=_model_test)
 
+    reminders = commands.add_parser("reminders", help="payment reminders").add_subparsers(
+        dest="reminders_command", required=True
+    )
+    reminders_run = reminders.add_parser("run", help="run the reminder scheduler")
+    reminders_run.add_argument(
+        "--once", action="store_true", help="plan and send what is due now, then exit"
+    )
+    reminders_run.set_defaults(handler=_reminders_run)
+    reminders_plan = reminders.add_parser("plan", help="one planning pass; prints accounts/s")
+    reminders_plan.add_argument(
+        "--dry-run", action="store_true", help="roll the pass back (benchmark)"
+    )
+    reminders_plan.add_argument("--now", help="plan as of this ISO time (default: now, UTC)")
+    reminders_plan.set_defaults(handler=_reminders_plan)
+
     commands.add_parser("gateway", help="serve the HTTP gateway").set_defaults(handler=_gateway)
     commands.add_parser(
-        "run", help="start gateway, Rasa, action server (what `make run` does)"
+        "run", help="start gateway, Rasa, action server, reminders (what `make run` does)"
     ).set_defaults(handler=_run)
     return parser
 

@@ -28,6 +28,9 @@ DEFAULT_API_BASE = "https://api.twilio.com"
 STATUS_PATH = "/twilio/status"
 VOICE_PATH = "/twilio/voice"
 CALL_STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# Answering machines are detected and the voice webhook called after the
+# beep (`AnsweredBy=machine_end_…`), so a voicemail gets the limited message.
+MACHINE_DETECTION = "DetectMessageEnd"
 _UNSET = "unconfigured"
 
 
@@ -136,6 +139,7 @@ class TwilioRest:
                 status_callback=status_callback,
                 status_callback_event=CALL_STATUS_EVENTS if status_callback else None,
                 status_callback_method="POST",
+                machine_detection=MACHINE_DETECTION,
             ),
         )
         return Accepted(str(call.sid), str(call.status))

@@ -51,6 +51,8 @@ from bot.domain.enums import (
     PlanSource,
     PlanStatus,
     PromiseStatus,
+    ReminderKind,
+    ReminderStatus,
     TransactionKind,
 )
 
@@ -448,3 +450,59 @@ class AuditLog(Base):
     entity_id: Mapped[str] = mapped_column(String(128))  # conversation ids are up to 128
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     policy_version: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- reminders ----------------------------------------------------------------------
+
+
+class ReminderJob(Base):
+    """One reminder to one account, planned by SQL and sent at most once.
+
+    The unique key (account, kind, due_on, reference) makes planning
+    idempotent: `due_on` is the day the reminder is about (a payment due
+    date, a promised date, an instalment date) and `reference` tells apart
+    reminders about the same day (the overdue milestone, the promise or plan).
+    `not_before`/`not_after` bound when it may go out (UTC); a claim holds it
+    until `claimed_until`, after which another scheduler may retry it.
+    `send_started_at` marks that a send was attempted: a retry first looks
+    for the contact log row carrying `purpose` (the send's idempotency key)
+    so a message Twilio accepted is never sent twice.
+    """
+
+    __tablename__ = "reminder_jobs"
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind", "due_on", "reference"),
+        Index("ix_reminder_jobs_status_not_before", "status", "not_before"),
+        Index("ix_reminder_jobs_conversation_sent", "conversation_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[ReminderKind] = mapped_column(_enum(ReminderKind))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    due_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(48))
+    not_before: Mapped[datetime]
+    not_after: Mapped[datetime]
+    status: Mapped[ReminderStatus] = mapped_column(
+        _enum(ReminderStatus), default=ReminderStatus.PLANNED
+    )
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    send_started_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    # The SMS conversation a reply lands in ("sms:<digits>"); no foreign key:
+    # the conversation row is created by the first reply.
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    # When a reply's turn was given this reminder's context (at most once).
+    context_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def purpose(self) -> str:
+        """The contact log purpose of this job's send: its idempotency key."""
+        return f"reminder:{self.kind.value}:{self.id}"

@@ -153,3 +153,22 @@ class ConsentStatus(str, enum.Enum):
 class AgentRole(str, enum.Enum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+
+
+class ReminderKind(str, enum.Enum):
+    """What a scheduled reminder is about (bot.reminders)."""
+
+    DUE_SOON = "due_soon"  # 3 days before the payment due date
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"  # 1, 7, 15, 30 days past due
+    PROMISE_TOMORROW = "promise_tomorrow"  # the day before a promised payment
+    PROMISE_BROKEN = "promise_broken"  # 3 days after a promise was missed
+    INSTALMENT_DUE = "instalment_due"  # before each hardship-plan instalment
+
+
+class ReminderStatus(str, enum.Enum):
+    PLANNED = "planned"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"

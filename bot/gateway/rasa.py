@@ -168,6 +168,28 @@ class RasaClient:
         )
         log.debug("rasa.slot_set", conversation_id=sender, slot=name)
 
+    async def trigger_intent(
+        self, sender: str, intent: str, entities: dict[str, Any] | None = None
+    ) -> list[BotMessage]:
+        """Inject an intent (e.g. the reminder a reply answers) as if the user said it.
+
+        Rasa runs the turn and answers with what the bot said, collected, as
+        the REST channel would; an intent the domain does not know is a 4xx.
+        """
+        data = await self._request(
+            "POST",
+            self._base / "conversations" / sender / "trigger_intent",
+            what="trigger intent",
+            payload={"name": intent, "entities": entities or {}},
+            params={"include_events": "NONE"},
+            authenticated=True,
+        )
+        if not isinstance(data, dict):
+            raise RasaUnavailable(f"trigger intent: expected an object, got {type(data).__name__}")
+        messages = parse_bot_messages(data.get("messages", []))
+        log.debug("rasa.intent_triggered", conversation_id=sender, intent=intent)
+        return messages
+
     async def status(self, timeout_seconds: float | None = None) -> RasaStatus:
         """What the server has loaded (the health check passes a shorter timeout)."""
         data = await self._request(

@@ -50,6 +50,7 @@ from bot.gateway.twilio_webhook import (
     sid,
     twiml,
 )
+from bot.reminders.messages import Sender, voicemail_text
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -109,9 +110,19 @@ class VoiceChannel:
         """The TwiML that opens a call: the dialogue's greeting, then a Gather."""
         call = Call.from_params(params)
         language = await self._language(call)
+        if not call.inbound and params.get("AnsweredBy", "").startswith(("machine", "fax")):
+            return self._voicemail(call, language)
         xml = await self._turn(call, 0, GREETING, language, first=True)
         await self._note_call(call)
         return xml
+
+    def _voicemail(self, call: Call, language: Language) -> str:
+        """A call we placed reached a machine: the limited-content message only."""
+        log.info("voice.voicemail", conversation_id=call.conversation_id)
+        response = VoiceResponse()
+        self._say(response, voicemail_text(language, Sender.from_settings(self.settings)), language)
+        response.hangup()
+        return str(response.to_xml())
 
     async def gather(self, params: MultiDictProxy[str], turn: int, silence: int) -> str:
         """The TwiML answering what the caller said or keyed (or did not)."""

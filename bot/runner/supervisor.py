@@ -129,6 +129,8 @@ def build_children(settings: Settings, model: Path) -> list[Child]:
             },
         ),
         Child("gateway", [venv_python, "-m", "bot", "gateway"]),
+        # Its own process, not a gateway task: see bot/reminders/service.py.
+        Child("reminders", [venv_python, "-m", "bot", "reminders", "run"]),
     ]
 
 
