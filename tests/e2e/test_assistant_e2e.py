@@ -161,3 +161,32 @@ def test_p5_asks_for_a_personalised_plan_in_chinese_and_is_escalated(stack: Stac
     submitted = li.say("有住院记录和诊断证明")
     assert "同事" in submitted  # beyond the bot's authority: a person approves
     li.save("p5_zh_personalised_installment")
+
+
+def _verified_wang(conversation_id: str, stack: Stack, first: str) -> tuple[Conversation, str]:
+    wang = Conversation(stack, conversation_id, "zh")
+    asked = wang.say(first)
+    assert "65,000" not in asked  # nothing about the debt before the identity check
+    wang.say("13700137006")
+    wang.say("1982年12月5日")
+    after = wang.say("8845")
+    assert "王芳" in after
+    return wang, after
+
+
+def test_p6_asking_to_settle_for_30_percent_is_not_agreed_in_chinese(stack: Stack) -> None:
+    wang, after = _verified_wang("e2e-p6-settle-30", stack, "我只能一次性还三成，能结清吗")
+    reply = wang.say("下周五") if "哪天" in after else after
+    assert "结清协议已达成" not in reply
+    assert "70" in reply or "同事" in reply  # the limit explained, or passed to a person
+    wang.save("p6_zh_settlement_30_percent")
+
+
+def test_p6_settles_at_70_percent_in_chinese(stack: Stack) -> None:
+    wang, after = _verified_wang("e2e-p6-settle-70", stack, "我能不能一次性还七成结清")
+    assert "哪天" in after
+    offer = wang.say("下周五")
+    assert "结清方案" in offer and "70%" in offer
+    agreed = wang.say("同意")
+    assert "结清协议已达成" in agreed and "政策版本" in agreed
+    wang.save("p6_zh_settlement_70_percent")
