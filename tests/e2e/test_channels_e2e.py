@@ -57,6 +57,7 @@ class Caller:
         self.sid = f"CA{next(_sids):032d}"
         self.action = "/twilio/voice"
         self.lines: list[str] = []
+        self.twiml: list[str] = []  # every request and TwiML answer, as Twilio sees them
 
     def _post(self, path: str, extra: dict[str, str]) -> ET.Element:
         params = {
@@ -65,6 +66,7 @@ class Caller:
         }  # fmt: skip
         status, xml = self.stack.twilio(path, params)
         assert status == 200, xml
+        self.twiml += [f"POST {path} {params}", xml]
         root = ET.fromstring(xml)
         gather = root.find("Gather")
         if gather is not None:
@@ -87,6 +89,9 @@ class Caller:
     def save(self, name: str) -> None:
         TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
         (TRANSCRIPTS / f"{name}.md").write_text("\n\n".join(self.lines) + "\n", encoding="utf-8")
+        (TRANSCRIPTS / f"{name}_twiml.txt").write_text(
+            "\n\n".join(self.twiml) + "\n", encoding="utf-8"
+        )
 
 
 def spoken(root: ET.Element) -> str:

@@ -538,3 +538,73 @@ def test_decisions_record_the_policy_version_and_json_safe_terms() -> None:
     record = decision.terms_record()
     assert json.loads(json.dumps(record)) == record
     assert record["type"] == "SettlementTerms" and record["pay_by"] == in_days(30).isoformat()
+
+
+# --- whole negotiations: no sequence of requests gets past the policy ------------------
+
+_REQUESTS = st.one_of(
+    st.builds(
+        lambda cents, days: PromiseRequest(Decimal(cents).scaleb(-2), in_days(days)),
+        st.integers(min_value=0, max_value=1_000_000),
+        st.integers(min_value=-5, max_value=90),
+    ),
+    st.builds(
+        lambda months, down: HardshipPlanRequest(months=months, down_payment=Decimal(down)),
+        st.integers(min_value=1, max_value=120),
+        st.integers(min_value=0, max_value=20_000),
+    ),
+    st.builds(
+        lambda pct, days: SettlementRequest(in_days(days), pct=Decimal(pct)),
+        st.integers(min_value=1, max_value=100),
+        st.integers(min_value=0, max_value=120),
+    ),
+    st.builds(PersonalisedInstallmentRequest, st.integers(min_value=1, max_value=120)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bucket=st.sampled_from(list(Bucket)),
+    jurisdiction=st.sampled_from(list(Jurisdiction)),
+    requests=st.lists(_REQUESTS, min_size=1, max_size=6),
+    counter_offers=st.lists(st.integers(min_value=1_000, max_value=500_000), max_size=4),
+)
+def test_no_negotiation_gets_the_bot_past_its_limits(
+    bucket: Bucket,
+    jurisdiction: Jurisdiction,
+    requests: list[OfferRequest],
+    counter_offers: list[int],
+) -> None:
+    account = snap(bucket, jurisdiction)
+    rules = POLICY.collections.rules_for(bucket, jurisdiction)
+    for request in requests:
+        decision = decide(account, request)
+        if isinstance(request, HardshipPlanRequest | PersonalisedInstallmentRequest):
+            months = request.months if isinstance(request, HardshipPlanRequest) else request.periods
+            # Nobody, at any authority, may agree a plan over the ceiling.
+            assert months <= POLICY.max_plan_months or decision.authority is None
+        if not decision.bot_may_agree:
+            continue
+        # Whatever the bot agreed to by itself is inside the bucket's bot limits.
+        if isinstance(request, PromiseRequest):
+            assert rules.promise is not None
+            window = rules.promise.window_days.limit_for(Authority.BOT)
+            assert window is not None and TODAY <= request.pay_on <= in_days(window)
+        elif isinstance(request, HardshipPlanRequest):
+            assert rules.hardship_plan is not None
+            longest = rules.hardship_plan.max_months.limit_for(Authority.BOT)
+            assert longest is not None and request.months <= longest
+        elif isinstance(request, SettlementRequest):
+            assert rules.settlement is not None
+            least = rules.settlement.min_pct.limit_for(Authority.BOT)
+            assert least is not None and request.pct is not None and request.pct >= least
+        else:
+            raise AssertionError(f"the bot may never agree {request} by itself")
+    # Counter-offers (what the person says they can afford) never buy a plan
+    # the bot may not agree.
+    for cents in counter_offers:
+        offer = best_hardship_offer(POLICY, account, Decimal(cents).scaleb(-2), TODAY)
+        if offer.found:
+            assert offer.request is not None
+            assert decide(account, offer.request).bot_may_agree
+            assert offer.request.months <= POLICY.max_plan_months
