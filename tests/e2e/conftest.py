@@ -55,6 +55,7 @@ class Stack:
     gateway: str
     ports: dict[str, int]
     log_path: str
+    database_url: str
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -102,9 +103,10 @@ def stack(
     database_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     ports = {"gateway": _free_port(), "rasa": _free_port(), "actions": _free_port()}
+    database_url = database_factory.create()
     env = {
         **os.environ,
-        "DATABASE_URL": database_factory.create(),
+        "DATABASE_URL": database_url,
         "GATEWAY_PORT": str(ports["gateway"]),
         "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}",
@@ -128,7 +130,7 @@ def stack(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = Stack(process, f"http://127.0.0.1:{ports['gateway']}", ports, log_path)
+    stack = Stack(process, f"http://127.0.0.1:{ports['gateway']}", ports, log_path, database_url)
     deadline = time.monotonic() + START_TIMEOUT
     try:
         while True:

@@ -9,7 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.db.engine import make_engine
+from bot.db.models import Agreement, Offer
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack
 
@@ -37,6 +40,23 @@ class Conversation:
     def save(self, name: str) -> None:
         TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
         (TRANSCRIPTS / f"{name}.md").write_text("\n\n".join(self.lines) + "\n", encoding="utf-8")
+
+    def agreements(self) -> list[dict[str, Any]]:
+        """The agreements this conversation created, as stored (appended to the transcript)."""
+        engine = make_engine(self.stack.database_url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(Agreement.id, Agreement.terms, Agreement.consent_text,
+                           Agreement.channel, Agreement.policy_version, Agreement.status)
+                    .join(Offer, Offer.id == Agreement.offer_id)
+                    .where(Offer.conversation_id == self.id)
+                ).mappings().all()  # fmt: skip
+        finally:
+            engine.dispose()
+        found = [dict(row) for row in rows]
+        self.lines.append("**agreement rows:**\n\n```\n" + "\n".join(map(str, found)) + "\n```")
+        return found
 
 
 def test_p1_verifies_then_hears_balance_and_due_date_in_english(stack: Stack) -> None:
@@ -145,6 +165,8 @@ def test_p3_who_lost_her_job_is_offered_a_plan_within_the_bots_limits(stack: Sta
     assert "11 monthly payments" in offer  # mid bucket: the bot may agree up to 12 months
     agreed = sarah.say("I agree")
     assert "your plan is agreed" in agreed and "policy" in agreed
+    (row,) = sarah.agreements()
+    assert row["terms"]["months"] == 11 and row["policy_version"] and row["consent_text"]
     sarah.save("p3_en_hardship_agreed")
 
 
@@ -179,6 +201,7 @@ def test_p6_asking_to_settle_for_30_percent_is_not_agreed_in_chinese(stack: Stac
     reply = wang.say("下周五") if "哪天" in after else after
     assert "结清协议已达成" not in reply
     assert "70" in reply or "同事" in reply  # the limit explained, or passed to a person
+    assert wang.agreements() == []
     wang.save("p6_zh_settlement_30_percent")
 
 
@@ -189,4 +212,6 @@ def test_p6_settles_at_70_percent_in_chinese(stack: Stack) -> None:
     assert "结清方案" in offer and "70%" in offer
     agreed = wang.say("同意")
     assert "结清协议已达成" in agreed and "政策版本" in agreed
+    (row,) = wang.agreements()
+    assert row["policy_version"] and row["consent_text"]
     wang.save("p6_zh_settlement_70_percent")
