@@ -73,6 +73,9 @@ dialogue-test: model
 nlu-report: venvs
 	$(PY) -m bot.runner.nlu_report
 
+bench: venvs model
+	$(PY) -m bot.bench
+
 # --- maintenance ---------------------------------------------------------------
 lock: venvs
 	$(VENV)/bin/pip freeze | sed '1i # pip freeze of .venv (Python 3.10); see app.in.' > requirements/app.lock

@@ -35,7 +35,8 @@ _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Ask Linux to SIGTERM this child when its parent dies (no orphans)."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -57,7 +58,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
         )
         assert self.process.stdout is not None
         threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()

@@ -1,0 +1,272 @@
+"""`python -m bot.bench [--quick] [--with-default-nlu] [--out var/bench]` (`make bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import socket
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bot.bench import load, measures, report, stack
+from bot.runner.model import ensure_model, model_path
+from bot.settings import PROJECT_ROOT
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+BENCH_DATABASE = "cardbot_bench"
+LEVELS = (1, 10, 50)
+VOICE_CONCURRENCY = 10
+
+
+def conversations_at(concurrency: int, quick: bool) -> int:
+    """How many conversations a load level runs (each is six turns)."""
+    if quick:
+        return max(2, concurrency)
+    return {1: 8, 10: 40}.get(concurrency, 2 * concurrency)
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    print(
+        f"    {row['target']:<12} c={row['concurrency']:<3} turns={row['turns']:<4} "
+        f"errors={row['errors']:<3} p50={row['p50_ms']:.0f} p95={row['p95_ms']:.0f} "
+        f"p99={row['p99_ms']:.0f} ms  {row['throughput_per_s']:.1f} msg/s",
+        flush=True,
+    )
+
+
+def drive(
+    target: str,
+    send: load.Sender,
+    scripts: Sequence[Sequence[str]],
+    levels: Sequence[int],
+    quick: bool,
+) -> list[dict[str, Any]]:
+    """Warm up (two conversations, not counted), then each load level in turn."""
+    asyncio.run(
+        load.run_load(
+            target, send, scripts, concurrency=1, conversations=2, id_prefix=f"warm-{target}"
+        )
+    )
+    rows = []
+    for level in levels:
+        result = asyncio.run(
+            load.run_load(
+                target,
+                send,
+                scripts,
+                concurrency=level,
+                conversations=conversations_at(level, quick),
+                id_prefix=target,
+            )
+        )
+        rows.append(result.summary())
+        _print_row(rows[-1])
+    return rows
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def pick_model(quick: bool, notes: list[str]) -> Path:
+    """The current model; a quick run falls back to the newest trained one (noted)."""
+    current = model_path()
+    if current.exists():
+        return current
+    if quick:
+        trained = sorted(
+            (PROJECT_ROOT / "models").glob("cardbot-*.tar.gz"), key=lambda p: p.stat().st_mtime
+        )
+        if trained:
+            notes.append(
+                f"The model for the current training data is not trained; this quick run used "
+                f"the newest trained model `{trained[-1].name}`."
+            )
+            return trained[-1]
+    return ensure_model()
+
+
+def step(name: str, results: dict[str, Any], action: Callable[[], None]) -> None:
+    """Run one measure; a failure is recorded and the others still run."""
+    print(f"==> {name}", flush=True)
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001 - one broken measure must not lose the rest
+        traceback.print_exc()
+        results["notes"].append(f"{name}: failed ({type(error).__name__}: {error}).")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer conversations, small planner")
+    parser.add_argument("--out", default="var/bench", help="report folder")
+    parser.add_argument(
+        "--with-default-nlu",
+        action="store_true",
+        help="train Rasa's default pipeline on data/nlu (about 10 min) unless cached",
+    )
+    parser.add_argument("--no-floor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-two-rasa", action="store_true", help="skip 2 Rasa + Redis + PG")
+    parser.add_argument("--no-training", action="store_true", help="do not time rasa train")
+    parser.add_argument("--only", default="", help=argparse.SUPPRESS)  # development: a,b,...
+    args = parser.parse_args(argv)
+    quick: bool = args.quick
+    out = (PROJECT_ROOT / args.out).resolve()
+    logs = out / "logs"
+    out.mkdir(parents=True, exist_ok=True)
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    load1, load5, _ = os.getloadavg()
+    results: dict[str, Any] = {
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mode": "quick" if quick else "full",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{load1:.1f}/{load5:.1f} at start (shared machine)",
+        "chat": {},
+        "nlu": {},
+        "planner": [],
+        "notes": [],
+    }
+    notes: list[str] = results["notes"]
+    model = pick_model(quick, notes)
+    results["model"] = model.name
+    levels = LEVELS
+    tmp = Path(tempfile.mkdtemp(prefix="bench-", dir=out))
+
+    def floor() -> None:
+        folder = out / "floor"
+        floor_model = stack.floor_model(folder, logs)
+        with stack.start_floor(folder, floor_model, logs) as server:
+            results["chat"]["floor"] = drive(
+                "floor", load.rest_sender(server.url), load.FLOOR_SCRIPTS, levels, quick
+            )
+
+    def one_rasa() -> None:
+        database = f"sqlite:///{tmp / 'chat.db'}"
+        measures.seed(database, 20)
+        with stack.start_project_stack(model, database, logs / "stack") as running:
+            print(f"    stack healthy after {running.startup_seconds:.0f} s", flush=True)
+            # Voice first: the chat levels leave retries behind (Rasa timeouts at 50).
+            if wanted("voice"):
+                calls = VOICE_CONCURRENCY if quick else 3 * VOICE_CONCURRENCY
+                sender = load.voice_sender(running.gateway_url, stack.TWILIO_AUTH_TOKEN)
+                asyncio.run(
+                    load.run_load(
+                        "voice",
+                        sender,
+                        load.VOICE_SCRIPTS,
+                        concurrency=1,
+                        conversations=2,
+                        id_prefix="warm-voice",
+                    )
+                )
+                voice = asyncio.run(
+                    load.run_load(
+                        "voice",
+                        sender,
+                        load.VOICE_SCRIPTS,
+                        concurrency=VOICE_CONCURRENCY,
+                        conversations=calls,
+                    )
+                )
+                results["voice"] = voice.summary()
+                _print_row(results["voice"])
+            results["chat"]["stack"] = drive(
+                "stack", load.chat_sender(running.gateway_url), load.CHAT_SCRIPTS, levels, quick
+            )
+
+    def two_rasa() -> None:
+        if args.no_two_rasa:
+            results["chat"]["stack_2rasa"] = "--no-two-rasa"
+            return
+        if not _port_open("127.0.0.1", 6379) or not measures.postgres_available():
+            results["chat"]["stack_2rasa"] = "Redis or PostgreSQL not reachable on 127.0.0.1"
+            return
+        results["chat"]["stack_2rasa"] = "failed"
+        with measures.postgres_database(BENCH_DATABASE) as database:
+            measures.seed(database, 20)
+            with stack.start_project_stack(
+                model, database, logs / "stack-2rasa", rasa_servers=2, redis_url=REDIS_URL
+            ) as running:
+                print(f"    stack healthy after {running.startup_seconds:.0f} s", flush=True)
+                results["chat"]["stack_2rasa"] = drive(
+                    "stack_2rasa",
+                    load.chat_sender(running.gateway_url),
+                    load.CHAT_SCRIPTS,
+                    levels,
+                    quick,
+                )
+        notes.append(
+            "2 Rasa: the gateway takes one RASA_URL, so it points at `bot/bench/proxy.py`, "
+            "which gives each new conversation id the next Rasa server in turn (sticky); "
+            "tracker store PostgreSQL (`cardbot_bench`, also the app database), lock store "
+            "Redis. The 1-Rasa row uses the demo configuration (SQLite, in-memory locks)."
+        )
+
+    def nlu() -> None:
+        results["nlu"]["ours"] = {"languages": measures.heldout_scores(model, tmp / "nlu")}
+        default = measures.default_pipeline_scores(out, train=args.with_default_nlu)
+        results["nlu"]["default"] = default
+        if default is None:
+            notes.append("Rasa default pipeline: not measured (run with --with-default-nlu).")
+        elif default.get("fingerprint") != measures.data_fingerprint():
+            notes.append(
+                f"Rasa default pipeline scores are cached from {default.get('measured')} "
+                "(training data has changed since; rerun with --with-default-nlu)."
+            )
+
+    def training() -> None:
+        results["training"] = measures.training_time(
+            out, measure=not quick and not args.no_training
+        )
+
+    def planner() -> None:
+        sizes = (1_000, 10_000) if quick else (10_000, 100_000)
+        for size in sizes:
+            url = f"sqlite:///{tmp / f'planner-{size}.db'}"
+            results["planner"].append(measures.planner_throughput(url, size, "SQLite"))
+            print(f"    {results['planner'][-1]}", flush=True)
+        if measures.postgres_available():
+            for size in sizes:
+                with measures.postgres_database(f"{BENCH_DATABASE}_planner") as url:
+                    results["planner"].append(measures.planner_throughput(url, size, "PostgreSQL"))
+                print(f"    {results['planner'][-1]}", flush=True)
+        notes.append(
+            "Planner: 1M accounts (DESIGN.md) not measured here; seeding alone takes too long "
+            "for one bench run on this machine."
+        )
+
+    try:
+        for name, action in (
+            ("floor", floor),
+            ("stack", one_rasa),
+            ("two-rasa", two_rasa),
+            ("nlu", nlu),
+            ("planner", planner),
+            ("training", training),
+        ):
+            if wanted(name) and not (name == "floor" and args.no_floor):
+                step(name, results, action)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        load1, load5, _ = os.getloadavg()
+        results["machine"] += f", {load1:.1f}/{load5:.1f} at the end"
+        written = report.write_report(results, out)
+        print(f"==> {written.relative_to(PROJECT_ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
