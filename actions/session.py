@@ -3,7 +3,7 @@
 Only the language carries over. Verification, the account and any pending
 question do not: identity checks expire with the session (CONTRACT.md §4).
 The gateway sends each message's language in its metadata; the message that
-starts a session sets the slot from it.
+starts a session sets the slot from it, and the reminder it answers, if any.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ class ActionSessionStart(Action):
         metadata = tracker.get_slot("session_started_metadata") or {}
         if metadata.get("language") in LANGUAGES:
             events.append(SlotSet("language", metadata["language"]))
+        reminder = metadata.get("reminder")
+        if isinstance(reminder, dict):  # a reply to a reminder opens the conversation
+            events.append(SlotSet("reminder_kind", reminder.get("reminder_kind")))
+            events.append(SlotSet("reminder_due_on", reminder.get("reminder_due_on")))
         events.append(SlotSet("bank_name_en", settings.bank_name_en))
         events.append(SlotSet("bank_name_zh", settings.bank_name_zh))
         events.append(ActionExecuted("action_listen"))

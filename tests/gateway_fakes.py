@@ -61,6 +61,7 @@ class FakeRasa:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         app.router.add_post("/conversations/{sender}/tracker/events", self._tracker_events)
+        app.router.add_post("/conversations/{sender}/trigger_intent", self._trigger_intent)
         app.router.add_get("/status", self._status)
         return app
 
@@ -128,6 +129,18 @@ class FakeRasa:
             self.sessions.add(sender)  # the event starts the session and is lost from it
         self.events.append(("slot", sender, f"{event['name']}={event['value']}"))
         return web.json_response({"sender_id": sender, "events": []})
+
+    async def _trigger_intent(self, request: web.Request) -> web.Response:
+        if (failure := await self._misbehave()) is not None:
+            return failure
+        if not self._authorised(request):
+            return web.json_response({"message": "unauthorized"}, status=401)
+        sender = request.match_info["sender"]
+        body = await request.json()
+        self.sessions.add(sender)
+        entities = ",".join(f"{k}={v}" for k, v in sorted((body.get("entities") or {}).items()))
+        self.events.append(("intent", sender, f"{body['name']}:{entities}"))
+        return web.json_response({"tracker": {"sender_id": sender}, "messages": []})
 
     async def _status(self, request: web.Request) -> web.Response:
         if (failure := await self._misbehave()) is not None:

@@ -43,6 +43,7 @@ from bot.gateway.inbox import (
     notice,
 )
 from bot.gateway.rasa import RasaClient, RasaError
+from bot.reminders.context import ReminderContext, mark_context_used, reminder_context
 from bot.services.conversations import request_handoff
 
 log = structlog.get_logger(__name__)
@@ -198,10 +199,19 @@ class DialogueService:
                 inbox_id=row.id,
                 language=language.value,
             )
+            reminder = await self._reminder_answered(session, conversation)
             try:
                 replies = await deliver(
-                    session, self._rasa, conversation, row, max_attempts=self._max_attempts
+                    session,
+                    self._rasa,
+                    conversation,
+                    row,
+                    max_attempts=self._max_attempts,
+                    context=reminder.entities if reminder is not None else None,
                 )
+                if reminder is not None:
+                    await mark_context_used(session, reminder.job_id, utcnow())
+                    await session.commit()
             except RasaError:
                 replies = [self._apology(row)]
                 session.add_all(replies)
@@ -210,6 +220,15 @@ class DialogueService:
             return Turn(
                 cid, row.language, replies, handed_off=_handed_off(conversation), status=row.status
             )
+
+    @staticmethod
+    async def _reminder_answered(
+        session: AsyncSession, conversation: Conversation
+    ) -> ReminderContext | None:
+        """The reminder a text answers (sent to this number lately, not yet passed on)."""
+        if conversation.channel is not Channel.SMS:
+            return None
+        return await reminder_context(session, conversation.id, utcnow())
 
     async def hand_off(self, conversation_id: str, reason: str) -> None:
         """Queue a conversation for a person (e.g. a call the bot cannot serve)."""

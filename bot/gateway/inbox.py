@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import exists, func, select
@@ -36,6 +37,8 @@ log = structlog.get_logger(__name__)
 
 UNFINISHED = (InboxStatus.RECEIVED, InboxStatus.PENDING_RETRY)
 LAST_ERROR_LENGTH = 300  # InboxMessage.last_error's column size
+# The intent that carries what a message answers (domain/reminders.yml).
+CONTEXT_INTENT = "EXTERNAL_reminder"
 QUEUED_NOTE = "queued behind an earlier message"
 BOT_AUTHOR = "bot"
 SYSTEM_AUTHOR = "system"
@@ -141,8 +144,14 @@ async def deliver(
     row: InboxMessage,
     *,
     max_attempts: int,
+    context: dict[str, str] | None = None,
 ) -> list[OutboxMessage]:
     """Send one saved message to Rasa and store what it answered, committing.
+
+    `context` is what the message answers (a reminder's kind and date, as
+    entities): passed before the message with `trigger_intent` when Rasa
+    knows the conversation, else in the first message's metadata, which
+    `action_session_start` reads.
 
     Every message carries its language in the metadata; a conversation's first
     message sets the `language` slot through it (`action_session_start` reads
@@ -163,11 +172,16 @@ async def deliver(
     try:
         if sync_language:
             await rasa.set_slot(conversation.id, "language", row.language.value)
-        replies = await rasa.send_message(
-            conversation.id,
-            row.text,
-            {"channel": row.channel.value, "language": row.language.value, "inbox_id": row.id},
-        )
+        metadata: dict[str, Any] = {
+            "channel": row.channel.value,
+            "language": row.language.value,
+            "inbox_id": row.id,
+        }
+        if context is not None and seen:
+            await rasa.trigger_intent(conversation.id, CONTEXT_INTENT, context)
+        elif context is not None:
+            metadata["reminder"] = context
+        replies = await rasa.send_message(conversation.id, row.text, metadata)
     except RasaError as error:
         row.last_error = str(error)[:LAST_ERROR_LENGTH]
         row.status = (

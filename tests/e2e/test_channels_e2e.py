@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin
 
 import pytest
+from sqlalchemy import insert, select
 
+from bot.db.engine import make_engine
+from bot.db.models import Account, Cardholder, PromiseToPay, ReminderJob
+from bot.domain.enums import Channel, Language, ReminderKind, ReminderStatus
+from bot.gateway.twilio_sms import sms_conversation_id
+from bot.reminders.messages import Sender, sms_text
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack
 from tests.twilio_fake import ACCOUNT_SID, FROM_NUMBER
@@ -155,8 +162,34 @@ def test_a_chinese_call_is_gathered_in_mandarin(stack: Stack) -> None:
     wei.save("p4_voice_zh_due_date")
 
 
-def test_p2_promises_to_pay_by_sms(stack: Stack) -> None:
+def _reminder_sent(stack: Stack, phone: str) -> str:
+    """Record an overdue SMS as the scheduler sends it (Twilio is not reached here)."""
+    now = datetime.now(timezone.utc)
+    engine = make_engine(stack.database_url)
+    try:
+        with engine.begin() as conn:
+            account_id = conn.execute(
+                select(Account.id).join(Cardholder).where(Cardholder.phone_e164 == phone)
+            ).scalar_one()
+            conn.execute(
+                insert(ReminderJob).values(
+                    account_id=account_id, kind=ReminderKind.OVERDUE, channel=Channel.SMS,
+                    due_on=now.date(), reference="e2e", not_before=now - timedelta(hours=1),
+                    not_after=now + timedelta(hours=8), status=ReminderStatus.SENT,
+                    attempts=1, sent_at=now, conversation_id=sms_conversation_id(phone),
+                )
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    sender = Sender("Harbor Bank", "港湾银行", FROM_NUMBER)
+    return sms_text(ReminderKind.OVERDUE, Language.EN, sender, about=now.date(), verified=False)
+
+
+def test_p2_answers_an_overdue_reminder_with_a_promise_by_sms(stack: Stack) -> None:
     michael = Texter(stack, "+13125550102")
+    reminder = _reminder_sent(stack, michael.number)
+    assert "Harbor Bank" in reminder and "120" not in reminder  # no debt detail yet
+    michael.lines.append(f"**sms out (reminder):** {reminder}")
     asked = " ".join(michael.text("I can pay $200 on Friday"))
     assert "date of birth" in asked and "120" not in asked  # identity first
     assert "last 4" in " ".join(michael.text("11/03/1979"))
@@ -164,4 +197,19 @@ def test_p2_promises_to_pay_by_sms(stack: Stack) -> None:
     assert "Michael" in summary and "$200.00" in summary
     done = " ".join(michael.text("yes"))
     assert "$200.00" in done
-    michael.save("p2_sms_promise_to_pay")
+    engine = make_engine(stack.database_url)
+    try:
+        with engine.connect() as conn:
+            promises = conn.execute(
+                select(PromiseToPay.amount, PromiseToPay.promised_date, PromiseToPay.channel)
+                .where(PromiseToPay.conversation_id == sms_conversation_id(michael.number))
+            ).all()  # fmt: skip
+            used = conn.execute(
+                select(ReminderJob.context_used_at).where(ReminderJob.reference == "e2e")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert [(str(amount), channel) for amount, _, channel in promises] == [("200.00", Channel.SMS)]
+    assert used is not None  # the reply went to the assistant with the reminder's context
+    michael.lines.append(f"**promise rows:** {promises}")
+    michael.save("p2_sms_reminder_to_promise")

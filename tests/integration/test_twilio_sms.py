@@ -515,3 +515,54 @@ async def test_a_conversation_with_a_person_gets_the_waiting_notice(bot: Harness
     assert bot.rasa.messages() == ["hello there"]
     outbox = await rows(bot.sessions, OutboxMessage)
     assert outbox[-1].author == "system"
+
+
+# --- a reply to a reminder --------------------------------------------------------------
+
+
+async def _sent_reminder(bot: Harness, phone: str, job_ref: str) -> int:
+    """A reminder the scheduler sent to `phone` an hour ago."""
+    from datetime import timedelta
+
+    from bot.db.models import Account, ReminderJob
+    from bot.db.types import utcnow
+    from bot.domain.enums import ReminderKind, ReminderStatus
+    from bot.gateway.twilio_sms import sms_conversation_id
+
+    now = utcnow()
+    async with bot.sessions() as session, session.begin():
+        account_id = await session.scalar(
+            select(Account.id).join(Cardholder).where(Cardholder.phone_e164 == phone)
+        )
+        assert account_id is not None
+        job = ReminderJob(
+            account_id=account_id, kind=ReminderKind.OVERDUE, channel=Channel.SMS,
+            due_on=now.date(), reference=job_ref, not_before=now - timedelta(hours=2),
+            not_after=now + timedelta(hours=8), status=ReminderStatus.SENT,
+            sent_at=now - timedelta(hours=1), conversation_id=sms_conversation_id(phone),
+        )  # fmt: skip
+        session.add(job)
+    return job.id
+
+
+async def test_a_reply_to_a_reminder_reaches_rasa_with_the_reminder_once(bot: Harness) -> None:
+    await _sent_reminder(bot, LIU_YANG, "reply-test")
+    await bot.sms("我下周五还两千", sender=LIU_YANG)  # the first text of this conversation
+    first = bot.rasa.metadata[-1]
+    assert first["reminder"]["reminder_kind"] == "overdue"  # read by action_session_start
+    await bot.sms("好的", sender=LIU_YANG)
+    assert "reminder" not in bot.rasa.metadata[-1]  # passed on once only
+    intents = [v for kind, _, v in bot.rasa.events if kind == "intent"]
+    assert intents == []  # a new conversation gets it in the metadata, not as an intent
+
+
+async def test_a_reminder_to_a_known_conversation_is_passed_as_an_intent(bot: Harness) -> None:
+    await bot.sms("hello", sender=EMILY)  # Rasa knows this conversation now
+    await _sent_reminder(bot, EMILY, "known-conversation")
+    await bot.sms("I'll pay Friday", sender=EMILY)
+    intents = [v for kind, _, v in bot.rasa.events if kind == "intent"]
+    assert len(intents) == 1 and intents[0].startswith("EXTERNAL_reminder:")
+    assert "reminder_kind=overdue" in intents[0]
+    # The intent came before the text it explains.
+    kinds = [kind for kind, sender, _ in bot.rasa.events if sender.endswith("14155550101")]
+    assert kinds[-2:] == ["intent", "message"]
