@@ -14,8 +14,14 @@ import unicodedata
 from bot.domain.parsing import looks_like_card_number
 
 MAX_TEXT_CHARS = 2000  # as on the web chat API
+SMS_PREFIX = "sms:"
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]+(?:[ \-][0-9]+)*")
 MASK = "•••• "
+
+
+def sms_conversation_id(phone: str) -> str:
+    """The one conversation a phone number's texts belong to (replies to reminders too)."""
+    return SMS_PREFIX + phone.lstrip("+")
 
 
 def clean_text(text: str) -> str:

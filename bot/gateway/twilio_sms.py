@@ -21,7 +21,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels import consent, texts
 from bot.channels.buttons import answer_to_payload, options_from
-from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
+from bot.channels.inbound import (
+    MAX_TEXT_CHARS,
+    clean_text,
+    mask_card_numbers,
+    sms_conversation_id,
+)
 from bot.channels.keywords import Keyword, classify, keyword_language, normalize_keyword
 from bot.channels.outbound import Outbound
 from bot.channels.sms_format import render_reply, split_sms
@@ -43,12 +48,7 @@ from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-SMS_PREFIX = "sms:"
 CHINA = "+86"
-
-
-def sms_conversation_id(phone: str) -> str:
-    return SMS_PREFIX + phone.lstrip("+")
 
 
 def render_turn(messages: Sequence[OutboxMessage], language: Language) -> str:

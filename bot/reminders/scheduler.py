@@ -29,6 +29,7 @@ import structlog
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.inbound import sms_conversation_id
 from bot.channels.outbound import Delivery, Outbound, Outcome
 from bot.db.models import (
     Account,
@@ -62,15 +63,10 @@ from bot.services.consent import is_opted_out
 log = structlog.get_logger(__name__)
 
 REASON_LENGTH = 200
-SMS_PREFIX = "sms:"  # bot.gateway.twilio_sms.sms_conversation_id
 # Outbound rows that answer the person rather than contact them: not capped.
 REPLY_PURPOSES = ("reply", "secure_link")
 REMINDER_PURPOSE_PREFIX = "reminder:"
 _NOT_ATTEMPTS = (ContactOutcome.FAILED, ContactOutcome.SUPPRESSED)
-
-
-def sms_conversation_id(phone: str) -> str:
-    return SMS_PREFIX + phone.lstrip("+")
 
 
 @dataclass(frozen=True)

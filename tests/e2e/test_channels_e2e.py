@@ -14,10 +14,10 @@ from urllib.parse import urljoin
 import pytest
 from sqlalchemy import insert, select
 
+from bot.channels.inbound import sms_conversation_id
 from bot.db.engine import make_engine
 from bot.db.models import Account, Cardholder, PromiseToPay, ReminderJob
 from bot.domain.enums import Channel, Language, ReminderKind, ReminderStatus
-from bot.gateway.twilio_sms import sms_conversation_id
 from bot.reminders.messages import Sender, sms_text
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack

@@ -524,10 +524,10 @@ async def _sent_reminder(bot: Harness, phone: str, job_ref: str) -> int:
     """A reminder the scheduler sent to `phone` an hour ago."""
     from datetime import timedelta
 
+    from bot.channels.inbound import sms_conversation_id
     from bot.db.models import Account, ReminderJob
     from bot.db.types import utcnow
     from bot.domain.enums import ReminderKind, ReminderStatus
-    from bot.gateway.twilio_sms import sms_conversation_id
 
     now = utcnow()
     async with bot.sessions() as session, session.begin():
