@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import deps
-from actions.common import latest_intent, render
+from actions.common import latest_intent, render, response_text
 from actions.verified import Context, verified_context
 from bot.domain.enums import Authority, Bucket, Language
 from bot.domain.escalation import Escalation, EscalationCategory, detect, priority_of
@@ -160,24 +160,10 @@ def explain(decision: Decision, ctx: Context, domain: dict[str, Any], **values: 
     sentences: list[str] = []
     for reason in decision.reasons:
         name = REASON_RESPONSES.get(reason, "utter_col_reason_other")
-        text = _template(domain, name, ctx.language).format_map(_Blank(values))
+        text = response_text(domain, name, ctx.language).format_map(_Blank(values))
         if text not in sentences:
             sentences.append(text)
     return " ".join(sentences) if ctx.language is Language.EN else "".join(sentences)
-
-
-def _template(domain: dict[str, Any], name: str, language: Language) -> str:
-    """A response's unfilled text in `language` (the same choice `render` makes)."""
-    variants: list[dict[str, Any]] = domain["responses"][name]
-
-    def is_zh(variant: dict[str, Any]) -> bool:
-        return any(
-            c.get("name") == "language" and c.get("value") == Language.ZH.value
-            for c in variant.get("condition") or []
-        )
-
-    wanted = [v for v in variants if is_zh(v) == (language is Language.ZH)]
-    return str((wanted or variants)[0]["text"])
 
 
 def authority_name(authority: Authority | None, ctx: Context, domain: dict[str, Any]) -> str:

@@ -30,12 +30,13 @@ def latest_intent(tracker: Tracker) -> str | None:
     return str(name) if name else None
 
 
-def render(domain: dict[str, Any], name: str, language: Language, **values: Any) -> str:
-    """One response's text in `language`, filled in: for button titles and parts of a reply.
+def response_text(domain: dict[str, Any], name: str, language: Language) -> str:
+    """One response's text in `language`, unfilled.
 
     Responses are written per language in the domain (a `language` slot
     condition for Chinese, the unconditioned variant for English); building a
-    button title from them keeps every word a cardholder sees in the domain.
+    button title or part of a reply from them keeps every word a cardholder
+    sees in the domain.
 
     Raises:
         KeyError: if the domain has no such response (a programming error).
@@ -50,7 +51,12 @@ def render(domain: dict[str, Any], name: str, language: Language, **values: Any)
 
     wanted = [v for v in variants if is_zh(v) == (language is Language.ZH)]
     chosen = (wanted or [v for v in variants if not v.get("condition")] or variants)[0]
-    return str(chosen["text"]).format(**values)
+    return str(chosen["text"])
+
+
+def render(domain: dict[str, Any], name: str, language: Language, **values: Any) -> str:
+    """One response's text in `language`, filled in: for button titles and parts of a reply."""
+    return response_text(domain, name, language).format(**values)
 
 
 def request_text(tracker: Tracker, intent: str) -> str:
