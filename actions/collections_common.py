@@ -9,22 +9,27 @@ will review this" reply.
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import deps
-from actions.common import latest_intent, render, response_text
-from actions.verified import Context, verified_context
+from actions.common import latest_intent, render, request_text, response_text
+from actions.verified import Context, identity_first, verified_context
 from bot.domain.enums import Authority, Bucket, Language
 from bot.domain.escalation import Escalation, EscalationCategory, detect, priority_of
 from bot.policy import Policy, get_policy
 from bot.policy.models import BucketRules
 from bot.policy.offers import AccountSnapshot, Decision
-from bot.services.collections import flag_account
+from bot.services.accounts import AccountNotFound
+from bot.services.collections import flag_account, load_snapshot
 from bot.services.conversations import PRIORITY_ELEVATED, request_handoff
 
 # How long a colleague takes to review an offer request (said, not enforced).
@@ -197,3 +202,51 @@ def bot_offers_settlement(snapshot: AccountSnapshot) -> bool:
 
 def is_charged_off(snapshot: AccountSnapshot) -> bool:
     return snapshot.bucket is Bucket.CHARGED_OFF
+
+
+# --- starting a request ---------------------------------------------------------------
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What a collections request starts from: the account, its snapshot, what was said."""
+
+    ctx: Context
+    snapshot: AccountSnapshot
+    text: str
+
+
+async def open_request(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    intent: str,
+    *,
+    reset: list[EventType],
+    not_started: list[EventType],
+) -> Opening | list[EventType]:
+    """The common start of a promise, hardship or settlement request.
+
+    Returns the events to end with instead when the request cannot start:
+    an escalation in the message, no verification yet (the identity check
+    runs, then the request resumes), an account flag that needs a person,
+    or the account unreadable.
+    """
+    if await escalate_if_needed(dispatcher, tracker):
+        return not_started
+    text = request_text(tracker, intent)
+    try:
+        async with deps.transaction() as session:
+            ctx = await verified_context(session, tracker)
+            if ctx is None:
+                return [*reset, *identity_first(intent)]
+            snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+            if snapshot.handoff_flags():
+                await hand_over(session, dispatcher, tracker, ctx, "account_flag")
+                return not_started
+    except (AccountNotFound, SQLAlchemyError):
+        _log.exception("collections_start_failed", extra={"intent": intent})
+        dispatcher.utter_message(response="utter_account_unavailable")
+        return not_started
+    return Opening(ctx, snapshot, text)

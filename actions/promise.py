@@ -21,18 +21,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
 from actions.collections_common import (
+    Opening,
     asks_for_agent,
     escalate_if_needed,
     escalation_in,
     explain,
     hand_over,
     latest_text,
+    open_request,
     policy,
     review_requested,
     rules_for,
     yes_no_buttons,
 )
-from actions.common import latest_intent, request_text
+from actions.common import latest_intent
 from actions.verified import Context, identity_first, verified_context
 from bot.domain.enums import Authority
 from bot.domain.parsing import parse_amount, parse_date
@@ -106,22 +108,12 @@ class ActionPromiseStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if await escalate_if_needed(dispatcher, tracker):
-            return NOT_STARTED
-        text = request_text(tracker, INTENT)
-        try:
-            async with deps.transaction() as session:
-                ctx = await verified_context(session, tracker)
-                if ctx is None:
-                    return [*RESET, *identity_first(INTENT)]
-                snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
-                if snapshot.handoff_flags():
-                    await hand_over(session, dispatcher, tracker, ctx, "account_flag")
-                    return NOT_STARTED
-        except (AccountNotFound, SQLAlchemyError):
-            log.exception("promise_start_failed")
-            dispatcher.utter_message(response="utter_account_unavailable")
-            return NOT_STARTED
+        opening = await open_request(
+            dispatcher, tracker, INTENT, reset=list(RESET), not_started=list(NOT_STARTED)
+        )
+        if not isinstance(opening, Opening):
+            return opening
+        ctx, text = opening.ctx, opening.text
         events: list[EventType] = list(RESET)
         amount = _amount(text)
         if amount is not None:

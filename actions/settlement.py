@@ -23,19 +23,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
 from actions.collections_common import (
+    Opening,
     asks_for_agent,
     escalate_if_needed,
     escalation_in,
     explain,
-    hand_over,
     is_consent,
     latest_text,
+    open_request,
     policy,
     review_requested,
     rules_for,
     yes_no_buttons,
 )
-from actions.common import latest_intent, render, request_text
+from actions.common import latest_intent, render
 from actions.verified import Context, identity_first, verified_context
 from bot.db.models import Agreement, Offer
 from bot.domain.enums import Authority, OfferStatus
@@ -140,22 +141,12 @@ class ActionSettlementStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if await escalate_if_needed(dispatcher, tracker):
-            return NOT_STARTED
-        text = request_text(tracker, INTENT)
-        try:
-            async with deps.transaction() as session:
-                ctx = await verified_context(session, tracker)
-                if ctx is None:
-                    return [*RESET, *identity_first(INTENT)]
-                snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
-                if snapshot.handoff_flags():
-                    await hand_over(session, dispatcher, tracker, ctx, "account_flag")
-                    return NOT_STARTED
-        except (AccountNotFound, SQLAlchemyError):
-            log.exception("settlement_start_failed")
-            dispatcher.utter_message(response="utter_account_unavailable")
-            return NOT_STARTED
+        opening = await open_request(
+            dispatcher, tracker, INTENT, reset=list(RESET), not_started=list(NOT_STARTED)
+        )
+        if not isinstance(opening, Opening):
+            return opening
+        ctx, snapshot, text = opening.ctx, opening.snapshot, opening.text
         events: list[EventType] = list(RESET)
         amount = amount_from(text, snapshot)
         if amount is not None:
