@@ -13,12 +13,13 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help run test bench setup venvs lint types pytest unit integration e2e \
-        validate dialogue-test model nlu-report lock clean
+        validate dialogue-test model nlu-report lock clean browser nginx scaleout
 
 help:
 	@echo "make run    start the whole stack (creates venvs, .env, demo database, model)"
 	@echo "make test   lint, types, unit + integration + e2e tests, rasa validate, dialogue tests"
 	@echo "make bench  performance benchmarks -> var/bench/report.md"
+	@echo "make scaleout  2 gateways + 2 Rasa behind nginx, 100 conversations, kills -> var/scaleout/report.md"
 
 # --- environments -------------------------------------------------------------
 $(VENV)/.installed: requirements/app.lock scripts/make-venv
@@ -42,7 +43,7 @@ model: venvs
 	$(PY) -m bot model ensure
 
 # --- test -----------------------------------------------------------------------
-test: venvs lint types validate model pytest dialogue-test
+test: venvs lint types validate model browser nginx pytest dialogue-test
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -54,6 +55,14 @@ types: $(VENV)/.installed
 validate: venvs
 	$(PY) -m bot.runner.validate
 
+# Debian's Chromium for the desk's browser tests (installed when missing).
+browser:
+	scripts/ensure-chromium
+
+# Debian's nginx for the scale-out test (installed when missing; never started as a service).
+nginx:
+	scripts/ensure-nginx
+
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest -q tests
 
@@ -63,7 +72,7 @@ unit: $(VENV)/.installed
 integration: $(VENV)/.installed
 	$(VENV)/bin/pytest -q tests/integration
 
-e2e: venvs model
+e2e: venvs model browser nginx
 	$(VENV)/bin/pytest -q tests/e2e
 
 dialogue-test: model
@@ -75,6 +84,10 @@ nlu-report: venvs
 
 bench: venvs model
 	$(PY) -m bot.bench
+
+# Two gateways and two Rasa servers behind nginx; one of each killed mid-run.
+scaleout: venvs model nginx
+	$(PY) -m bot.bench.scaleout
 
 # --- maintenance ---------------------------------------------------------------
 lock: venvs

@@ -67,6 +67,23 @@ def is_consent(text: str) -> bool:
     return bool(_CONSENT.search(text)) and not _REFUSAL.search(text)
 
 
+# The "I agree" button's payload. Typed, "/affirm" is a bare yes; sent by the
+# button the cardholder pressed under an offer, it is their explicit consent.
+AGREE_PAYLOAD = "/affirm"
+
+
+def picked_agree(text: str) -> bool:
+    """Whether the message is the offer's "I agree" button (its payload)."""
+    return text.strip() == AGREE_PAYLOAD
+
+
+def consent_words(text: str, domain: dict[str, Any], language: Language) -> str:
+    """The cardholder's answer as an agreement records it (a button by its label)."""
+    if picked_agree(text):
+        return f"{render(domain, 'utter_col_i_agree', language)} [{text.strip()}]"
+    return text[:500]
+
+
 def asks_for_agent(text: str) -> bool:
     return bool(_AGENT_WORDS.search(text))
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import abc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
 
 from bot.domain.enums import Language
 
@@ -75,3 +80,42 @@ def request_text(tracker: Tracker, intent: str) -> str:
             if asked == intent:
                 return str(event.get("text") or "")
     return str(tracker.latest_message.get("text") or "")
+
+
+class StoppableForm(FormValidationAction, abc.ABC):
+    """A form that ends at once when its `stop_slot` is set.
+
+    The validators set the stop slot (an escalation, a cancel, a hand-over)
+    and the form then asks for nothing more; the submit action reads why.
+    Abstract, so the action server registers only the concrete forms.
+    """
+
+    stop_slot: ClassVar[str]
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The validation action's name (`validate_<form>`)."""
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if tracker.get_slot(self.stop_slot):
+            return []
+        return domain_slots
+
+
+@asynccontextmanager
+async def said_on_commit(dispatcher: CollectingDispatcher) -> AsyncIterator[CollectingDispatcher]:
+    """A dispatcher whose messages reach `dispatcher` only if the block completes.
+
+    Entered before `deps.transaction()`, it is left after the commit: a reply
+    saying something was recorded is never sent when the commit then failed
+    (the caller says `utter_col_failed` instead).
+    """
+    pending = CollectingDispatcher()
+    yield pending
+    dispatcher.messages.extend(pending.messages)

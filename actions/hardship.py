@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions import deps
 from actions.collections_common import (
     Opening,
+    consent_words,
     escalate_if_needed,
     escalation_in,
     explain,
@@ -37,12 +38,13 @@ from actions.collections_common import (
     is_consent,
     latest_text,
     open_request,
+    picked_agree,
     policy,
     review_requested,
     rules_for,
     yes_no_buttons,
 )
-from actions.common import latest_intent, render
+from actions.common import latest_intent, render, said_on_commit
 from actions.verified import Context, identity_first, verified_context
 from bot.db.models import Agreement, Offer
 from bot.domain.enums import Authority, HardshipReason, Jurisdiction, OfferStatus
@@ -415,13 +417,13 @@ class ValidateHardshipForm(FormValidationAction):
         months = _months(tracker.get_slot("hs_months"))
         outcome = outcome_for(snapshot, affordable, months, ctx.today)
         rounds = int(tracker.get_slot("hs_rounds") or 0)
-        consent = is_consent(text)
+        consent = is_consent(text) or (outcome.kind == "offer" and picked_agree(text))
         if value == "no" or (latest_intent(tracker) == "deny" and not consent):
             return {"hs_answer": "no"}
         if outcome.kind == "review" and (value == "yes" or consent):
             return {"hs_answer": "review"}
         if outcome.kind == "offer" and consent:
-            return {"hs_answer": "agreed", "hs_consent": text[:500]}
+            return {"hs_answer": "agreed", "hs_consent": consent_words(text, domain, ctx.language)}
         # A counter-offer: a different monthly amount or a number of months.
         new_months = parse_tenor(text)
         new_amount = _money(text) if new_months is None else None
@@ -500,7 +502,7 @@ class ActionAskHsAnswer(Action):
             ctx = await verified_context(session, tracker)
             if ctx is None or affordable is None:
                 return [SlotSet("hs_stop", "unverified")]
-            snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+            snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
             outcome = outcome_for(snapshot, affordable, months, ctx.today)
             events: list[EventType] = []
             if outcome.kind == "offer":
@@ -559,12 +561,12 @@ class ActionHardshipSubmit(Action):
         if stop == "handoff":
             return RESET
         try:
-            async with deps.transaction() as session:
+            async with said_on_commit(dispatcher) as said, deps.transaction() as session:
                 ctx = await verified_context(session, tracker)
                 if ctx is None:
                     return [*RESET, *identity_first(INTENT)]
                 if tracker.get_slot("hs_mode") == MODE_PERSONALISED and stop is None:
-                    await self._personalised(session, dispatcher, tracker, ctx, domain)
+                    await self._personalised(session, said, tracker, ctx, domain)
                     return RESET
                 answer = tracker.get_slot("hs_answer")
                 if stop == "cancelled" or answer not in ("agreed", "review"):
@@ -573,9 +575,9 @@ class ActionHardshipSubmit(Action):
                         await refuse_offer(
                             session, account_id=ctx.account_id, offer_id=int(offer_id)
                         )
-                    dispatcher.utter_message(response="utter_hs_declined")
+                    said.utter_message(response="utter_hs_declined")
                     return RESET
-                await self._plan(session, dispatcher, tracker, ctx, domain, answer)
+                await self._plan(session, said, tracker, ctx, domain, answer)
         except (AccountNotFound, CollectionsError, SQLAlchemyError):
             log.exception("hardship_submit_failed")
             dispatcher.utter_message(response="utter_col_failed")
@@ -602,7 +604,7 @@ class ActionHardshipSubmit(Action):
             if agreed is not None:  # a repeated "I agree": the plan already exists
                 dispatcher.utter_message(response="utter_hs_already_agreed", reference=agreed.id)
                 return
-        snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+        snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
         outcome = outcome_for(
             snapshot, affordable, _months(tracker.get_slot("hs_months")), ctx.today
         )
@@ -671,7 +673,7 @@ class ActionHardshipSubmit(Action):
         domain: dict[str, Any],
     ) -> None:
         periods = _months(tracker.get_slot("hs_periods")) or policy().max_plan_months
-        snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+        snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
         decision = evaluate(
             policy(), snapshot, PersonalisedInstallmentRequest(periods=periods), ctx.today
         )

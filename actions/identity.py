@@ -30,12 +30,14 @@ from bot.services.accounts import account_summary
 from bot.services.identity import verify_identity
 
 CLEARED = {"id_phone": None, "id_dob": None, "id_last4": None}
-# Collections requests made before verification resume in their own flow.
+# Collections requests made before verification resume in their own flow
+# ("approved_offer": an offer a person approved, after a hand-back; actions/handback.py).
 COLLECTIONS_START = {
     "promise_to_pay": "action_promise_start",
     "report_hardship": "action_hardship_start",
     "request_settlement": "action_settlement_start",
     "request_fee_waiver": "action_fee_waiver",
+    "approved_offer": "action_approved_offer_start",
 }
 
 

@@ -15,13 +15,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
-from actions.common import language_of, latest_intent, render, request_text
+from actions.common import StoppableForm, language_of, latest_intent, render, request_text
 from actions.verified import Context, identity_first, verified_context
 from bot.domain.enums import Jurisdiction, Language, PlanSource
 from bot.domain.formatting import format_money
@@ -176,22 +176,13 @@ class ActionInstallmentStart(Action):
         return events
 
 
-class ValidateInstallmentForm(FormValidationAction):
+class ValidateInstallmentForm(StoppableForm):
     """Turn answers into an item reference, an offered tenor and a yes or no."""
+
+    stop_slot = "inst_stop"
 
     def name(self) -> str:
         return "validate_installment_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        if tracker.get_slot("inst_stop"):
-            return []
-        return domain_slots
 
     @staticmethod
     def _stopping(tracker: Tracker) -> bool:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,7 +34,7 @@ from actions.collections_common import (
     rules_for,
     yes_no_buttons,
 )
-from actions.common import latest_intent
+from actions.common import StoppableForm, latest_intent, said_on_commit
 from actions.verified import Context, identity_first, verified_context
 from bot.domain.enums import Authority
 from bot.domain.parsing import parse_amount, parse_date
@@ -124,22 +124,13 @@ class ActionPromiseStart(Action):
         return events
 
 
-class ValidatePromiseForm(FormValidationAction):
+class ValidatePromiseForm(StoppableForm):
     """Amounts and dates parsed in code; limits from the engine; a yes, a no, or a change."""
+
+    stop_slot = "ptp_stop"
 
     def name(self) -> str:
         return "validate_promise_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        if tracker.get_slot("ptp_stop"):
-            return []
-        return domain_slots
 
     async def _interrupted(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
@@ -349,16 +340,16 @@ class ActionPromiseSubmit(Action):
             dispatcher.utter_message(response="utter_ptp_cancelled")
             return RESET
         try:
-            async with deps.transaction() as session:
+            async with said_on_commit(dispatcher) as said, deps.transaction() as session:
                 ctx = await verified_context(session, tracker)
                 if ctx is None:
                     return [*RESET, *identity_first(INTENT)]
                 amount = _amount(tracker.get_slot("ptp_amount"))
                 pay_on = _day(tracker.get_slot("ptp_date"), ctx.today)
                 if amount is None or pay_on is None:
-                    dispatcher.utter_message(response="utter_ptp_cancelled")
+                    said.utter_message(response="utter_ptp_cancelled")
                     return RESET
-                snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+                snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
                 decision = decide(snapshot, amount, pay_on, ctx.today)
                 summary = {"amount": ctx.money(amount), "date": ctx.day(pay_on)}
                 if decision.bot_may_agree:
@@ -368,7 +359,7 @@ class ActionPromiseSubmit(Action):
                         decision=decision,
                         conversation_id=tracker.sender_id,
                     )
-                    dispatcher.utter_message(response="utter_ptp_recorded", **summary)
+                    said.utter_message(response="utter_ptp_recorded", **summary)
                 elif decision.handoff_required:
                     record_refusal(
                         session,
@@ -376,7 +367,7 @@ class ActionPromiseSubmit(Action):
                         decision=decision,
                         conversation_id=tracker.sender_id,
                     )
-                    await hand_over(session, dispatcher, tracker, ctx, "account_flag")
+                    await hand_over(session, said, tracker, ctx, "account_flag")
                 elif decision.allowed:
                     await request_agent_review(
                         session,
@@ -385,7 +376,7 @@ class ActionPromiseSubmit(Action):
                         decision=decision,
                         summary=case_summary(ctx, amount, pay_on, decision),
                     )
-                    review_requested(dispatcher, ctx, domain, decision)
+                    review_requested(said, ctx, domain, decision)
                 else:
                     record_refusal(
                         session,
@@ -393,7 +384,7 @@ class ActionPromiseSubmit(Action):
                         decision=decision,
                         conversation_id=tracker.sender_id,
                     )
-                    dispatcher.utter_message(
+                    said.utter_message(
                         response="utter_ptp_not_possible",
                         reasons=explain(decision, ctx, domain, **_values(ctx, snapshot, None)),
                     )

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
@@ -25,18 +25,20 @@ from actions import deps
 from actions.collections_common import (
     Opening,
     asks_for_agent,
+    consent_words,
     escalate_if_needed,
     escalation_in,
     explain,
     is_consent,
     latest_text,
     open_request,
+    picked_agree,
     policy,
     review_requested,
     rules_for,
     yes_no_buttons,
 )
-from actions.common import latest_intent, render
+from actions.common import StoppableForm, latest_intent, render, said_on_commit
 from actions.verified import Context, identity_first, verified_context
 from bot.db.models import Agreement, Offer
 from bot.domain.enums import Authority, OfferStatus
@@ -157,20 +159,11 @@ class ActionSettlementStart(Action):
         return events
 
 
-class ValidateSettlementForm(FormValidationAction):
+class ValidateSettlementForm(StoppableForm):
+    stop_slot = "st_stop"
+
     def name(self) -> str:
         return "validate_settlement_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        if tracker.get_slot("st_stop"):
-            return []
-        return domain_slots
 
     async def _interrupted(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
@@ -260,11 +253,11 @@ class ValidateSettlementForm(FormValidationAction):
         if amount is None or pay_by is None:
             return {"st_answer": None, "st_amount": None}
         decision = decide(snapshot, amount, pay_by, ctx.today)
-        consent = is_consent(text)
+        consent = is_consent(text) or (decision.bot_may_agree and picked_agree(text))
         if value == "no" or (latest_intent(tracker) == "deny" and not consent):
             return {"st_answer": "no"}
         if decision.bot_may_agree and consent:
-            return {"st_answer": "agreed", "st_consent": text[:500]}
+            return {"st_answer": "agreed", "st_consent": consent_words(text, domain, ctx.language)}
         if not decision.bot_may_agree and (value == "yes" or consent or asks_for_agent(text)):
             return {"st_answer": "review"}
         new_day = parse_date(text, ctx.today)
@@ -317,7 +310,7 @@ class ActionAskStAnswer(Action):
             ctx = await verified_context(session, tracker)
             if ctx is None:
                 return [SlotSet("st_stop", "unverified")]
-            snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+            snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
             amount = amount_from(str(tracker.get_slot("st_amount") or ""), snapshot)
             pay_by = _day(tracker.get_slot("st_date"), ctx.today)
             if amount is None or pay_by is None:  # pragma: no cover - the form fills both first
@@ -384,7 +377,7 @@ class ActionSettlementSubmit(Action):
             return RESET
         answer = tracker.get_slot("st_answer")
         try:
-            async with deps.transaction() as session:
+            async with said_on_commit(dispatcher) as said, deps.transaction() as session:
                 ctx = await verified_context(session, tracker)
                 if ctx is None:
                     return [*RESET, *identity_first(INTENT)]
@@ -394,13 +387,13 @@ class ActionSettlementSubmit(Action):
                         await refuse_offer(
                             session, account_id=ctx.account_id, offer_id=int(offer_id)
                         )
-                    dispatcher.utter_message(response="utter_st_declined")
+                    said.utter_message(response="utter_st_declined")
                     return RESET
-                snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+                snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
                 amount = amount_from(str(tracker.get_slot("st_amount") or ""), snapshot)
                 pay_by = _day(tracker.get_slot("st_date"), ctx.today)
                 if amount is None or pay_by is None:
-                    dispatcher.utter_message(response="utter_st_declined")
+                    said.utter_message(response="utter_st_declined")
                     return RESET
                 decision = decide(snapshot, amount, pay_by, ctx.today)
                 terms = decision.terms
@@ -413,9 +406,7 @@ class ActionSettlementSubmit(Action):
                     else None
                 )
                 if earlier is not None:  # a repeated "I agree": already agreed
-                    dispatcher.utter_message(
-                        response="utter_hs_already_agreed", reference=earlier.id
-                    )
+                    said.utter_message(response="utter_hs_already_agreed", reference=earlier.id)
                 elif answer == "agreed" and decision.bot_may_agree:
                     offer = await session.get(Offer, int(offer_id)) if offer_id else None
                     if offer is None or offer.status is not OfferStatus.PROPOSED:
@@ -436,7 +427,7 @@ class ActionSettlementSubmit(Action):
                         consent_text=f"{shown}\n> {consent}",
                         conversation_id=tracker.sender_id,
                     )
-                    dispatcher.utter_message(
+                    said.utter_message(
                         response="utter_st_agreed",
                         reference=recorded.agreement.id,
                         policy_version=decision.policy_version,
@@ -457,13 +448,13 @@ class ActionSettlementSubmit(Action):
                         decision=decision,
                         summary=summary,
                     )
-                    review_requested(dispatcher, ctx, domain, decision)
+                    review_requested(said, ctx, domain, decision)
                 else:
                     record_refusal(
                         session, account_id=ctx.account_id, decision=decision,
                         conversation_id=tracker.sender_id,
                     )  # fmt: skip
-                    dispatcher.utter_message(
+                    said.utter_message(
                         response="utter_st_amount_too_low",
                         amount=ctx.money(amount),
                         balance=ctx.money(snapshot.balance),

@@ -101,7 +101,7 @@ class ActionFeeWaiver(Action):
                 ctx = await verified_context(session, tracker)
                 if ctx is None:
                     return identity_first(INTENT)
-                snapshot = await load_snapshot(session, ctx.account_id, ctx.today)
+                snapshot = await load_snapshot(session, ctx.account_id, ctx.today, lock=True)
                 fees = wanted_fees(text, snapshot)
                 if not fees:
                     dispatcher.utter_message(response="utter_fw_nothing_to_waive")

@@ -96,6 +96,42 @@ def _reminders_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _desk_user(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from sqlalchemy.orm import Session
+
+    from bot.db.engine import make_engine
+    from bot.demo.desk_accounts import deactivate_desk_user, upsert_desk_user
+    from bot.domain.enums import AgentRole
+    from bot.settings import get_settings
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            if args.deactivate:
+                done = deactivate_desk_user(session, args.username)
+            else:
+                # From the environment for scripts, else asked (never an argument:
+                # command lines end up in shell history and process lists).
+                password = os.environ.get("DESK_PASSWORD") or getpass.getpass("Password: ")
+                if len(password) < 12:
+                    print("error: use a password of at least 12 characters", file=sys.stderr)
+                    return 2
+                done = upsert_desk_user(
+                    session,
+                    args.username.strip().lower(),
+                    args.name or args.username,
+                    AgentRole(args.role),
+                    password,
+                )
+    finally:
+        engine.dispose()
+    print(f"{args.username}: {done}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.runner.supervisor import run_stack
 
@@ -128,6 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.add_argument("--random-seed", type=int, default=20261123, help="makes the data repeatable")
     seed.set_defaults(handler=_demo_seed)
+
+    desk = commands.add_parser("desk", help="agent desk accounts").add_subparsers(
+        dest="desk_command", required=True
+    )
+    user = desk.add_parser(
+        "user",
+        help="create a desk user or reset their password (DESK_PASSWORD or a prompt)",
+    )
+    user.add_argument("username")
+    user.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    user.add_argument("--name", help="display name shown to colleagues and cardholders")
+    user.add_argument("--deactivate", action="store_true", help="stop this user signing in")
+    user.set_defaults(handler=_desk_user)
 
     env = commands.add_parser("env", help=".env file").add_subparsers(
         dest="env_command", required=True

@@ -7,15 +7,20 @@ their own), so the same code serves the demo (SQLite, no Redis) and production
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
+
+# Networks given as a comma-separated list ("10.0.0.0/8, 192.168.1.7") or JSON.
+Networks = Annotated[list[IPvAnyNetwork], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -37,6 +42,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Enables the Redis lock store and pub/sub fan-out."
     )
+    spool_dir: Path = Field(
+        default=VAR_DIR / "spool",
+        description="Texts that arrive while the database is down wait here (fsynced).",
+    )
 
     # Gateway
     gateway_host: str = "127.0.0.1"
@@ -44,6 +53,46 @@ class Settings(BaseSettings):
     public_base_url: AnyHttpUrl | None = Field(
         default=None,
         description="Public https URL Twilio calls; signatures are computed against it.",
+    )
+
+    # Abuse limits (bot/gateway/ratelimit.py). Counts are per RATE_LIMIT_WINDOW_SECONDS;
+    # 0 turns a limit off. Held in memory per gateway, or in Redis when REDIS_URL is set.
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_chat_per_ip: int = Field(default=30, description="POST /api/chat per client IP.")
+    rate_limit_chat_per_conversation: int = Field(
+        default=20, description="POST /api/chat per conversation id."
+    )
+    rate_limit_chat_poll_per_ip: int = Field(
+        default=120, description="GET /api/chat/{id}/messages per client IP (the page polls)."
+    )
+    rate_limit_pay_per_ip: int = Field(default=30, description="GET /pay/{token} per client IP.")
+    rate_limit_health_per_ip: int = Field(default=120, description="GET /healthz per client IP.")
+    rate_limit_sms_per_number: int = Field(
+        default=20, description="Texts per sending number, counted once the signature is valid."
+    )
+    rate_limit_voice_per_call: int = Field(
+        default=60, description="Voice webhooks per CallSid (a real call takes seconds a turn)."
+    )
+    rate_limit_exempt: Networks = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")],
+        description="Client addresses no per-IP limit applies to (the demo, tests, the bench).",
+    )
+    trusted_proxies: Networks = Field(
+        default_factory=list,
+        description="Peers whose X-Forwarded-For names the client (empty: trust no header).",
+    )
+    webhook_deadline_seconds: float = Field(
+        default=12.0,
+        gt=0,
+        description="Twilio webhooks answer by then (Twilio waits 15 s), however slow the rest.",
+    )
+    chat_deadline_seconds: float = Field(
+        default=30.0, gt=0, description="POST /api/chat answers 503 (retry) after this long."
+    )
+    max_request_bytes: int = Field(
+        default=128 * 1024,
+        ge=1024,
+        description="Largest request body any endpoint accepts (413 above it).",
     )
 
     # Rasa server and action server (both bound to loopback)
@@ -74,6 +123,16 @@ class Settings(BaseSettings):
 
     # Agent desk
     session_secret: SecretStr = SecretStr("")
+    desk_cookie_secure: bool | None = Field(
+        default=None,
+        description="Secure flag on desk cookies; unset: on when PUBLIC_BASE_URL is https.",
+    )
+    desk_agent_password: SecretStr = Field(
+        default=SecretStr(""), description="The demo seed's `agent` account password."
+    )
+    desk_supervisor_password: SecretStr = Field(
+        default=SecretStr(""), description="The demo seed's `supervisor` account password."
+    )
 
     # Branding: outbound messages name the bank before any verification.
     bank_name_en: str = "Harbor Bank"
@@ -87,6 +146,23 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token for GET /metrics and /healthz/details from other hosts "
+            "(unset: loopback clients only)."
+        ),
+    )
+
+    @field_validator("rate_limit_exempt", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

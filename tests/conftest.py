@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from bot.db.engine import make_async_engine, make_engine, sync_url
 from bot.db.models import Base
@@ -39,17 +40,23 @@ def fresh_database(directory: Path) -> Iterator[str]:
         yield f"sqlite:///{directory / f'fresh_{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"cardbot_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(sync_url(server), isolation_level="AUTOCOMMIT")
+    _admin(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(sync_url(server)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(server: str, statement: str) -> None:
+    """Run one statement on the server, holding no connection afterwards.
+
+    A database lives until the session ends; an idle connection kept for
+    each would exhaust the server's `max_connections` in a long run.
+    """
+    admin = create_engine(sync_url(server), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield (
-                make_url(sync_url(server)).set(database=name).render_as_string(hide_password=False)
-            )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(statement))
     finally:
         admin.dispose()
 

@@ -41,10 +41,13 @@ class FakeRasa:
         self.metadata: list[dict[str, Any]] = []
         self.slots: dict[str, dict[str, Any]] = {}
         self.sessions: set[str] = set()
+        self.paused: set[str] = set()
         self.model_file: str | None = "models/20261123-test.tar.gz"
         self.failing_texts: set[str] = set()  # answered with HTTP 500
         # Texts answered with these elements instead of the echo.
         self.scripted: dict[str, list[dict[str, Any]]] = {}
+        # What the bot says when an intent is triggered (none unless scripted).
+        self.intent_replies: dict[str, list[dict[str, Any]]] = {}
         self.mode = "ok"  # ok | error (503) | hang | garbage | rejected (401)
         self.hang_seconds = 5.0
         self.bad_token_attempts = 0
@@ -98,6 +101,8 @@ class FakeRasa:
             self.sessions.add(sender)
             if metadata.get("language"):
                 self.slots.setdefault(sender, {})["language"] = metadata["language"]
+        if sender in self.paused:  # logged, never answered (Rasa's human handoff)
+            return web.json_response([])
         zh = self.slots.get(sender, {}).get("language") == "zh"
         if text in self.scripted:
             return web.json_response(
@@ -120,15 +125,28 @@ class FakeRasa:
         if not self._authorised(request):
             return web.json_response({"message": "unauthorized"}, status=401)
         sender = request.match_info["sender"]
-        event = await request.json()
-        assert event["event"] == "slot"
-        assert isinstance(event["timestamp"], float)
-        if sender in self.sessions:
-            self.slots.setdefault(sender, {})[event["name"]] = event["value"]
-        else:
-            self.sessions.add(sender)  # the event starts the session and is lost from it
-        self.events.append(("slot", sender, f"{event['name']}={event['value']}"))
+        body = await request.json()
+        for event in body if isinstance(body, list) else [body]:
+            assert isinstance(event["timestamp"], float)
+            self._apply(sender, event)
         return web.json_response({"sender_id": sender, "events": []})
+
+    def _apply(self, sender: str, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "pause":
+            self.paused.add(sender)
+            self.events.append(("pause", sender, ""))
+        elif kind == "resume":
+            self.paused.discard(sender)
+            self.events.append(("resume", sender, ""))
+        elif kind == "bot":
+            self.events.append(("bot", sender, f"{event['metadata']['author']}:{event['text']}"))
+        else:
+            assert kind == "slot", kind
+            if sender in self.sessions:
+                self.slots.setdefault(sender, {})[event["name"]] = event["value"]
+            self.events.append(("slot", sender, f"{event['name']}={event['value']}"))
+        self.sessions.add(sender)  # a first event starts the session and is lost from it
 
     async def _trigger_intent(self, request: web.Request) -> web.Response:
         if (failure := await self._misbehave()) is not None:
@@ -138,9 +156,12 @@ class FakeRasa:
         sender = request.match_info["sender"]
         body = await request.json()
         self.sessions.add(sender)
+        if sender in self.paused:
+            return web.json_response({"tracker": {"sender_id": sender}, "messages": []})
         entities = ",".join(f"{k}={v}" for k, v in sorted((body.get("entities") or {}).items()))
         self.events.append(("intent", sender, f"{body['name']}:{entities}"))
-        return web.json_response({"tracker": {"sender_id": sender}, "messages": []})
+        said = [{"recipient_id": sender, **m} for m in self.intent_replies.get(body["name"], [])]
+        return web.json_response({"tracker": {"sender_id": sender}, "messages": said})
 
     async def _status(self, request: web.Request) -> web.Response:
         if (failure := await self._misbehave()) is not None:

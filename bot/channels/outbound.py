@@ -10,7 +10,9 @@ callbacks later move each row on by its Twilio SID.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from aiohttp import web
@@ -20,7 +22,9 @@ from bot.channels import consent
 from bot.channels.sms_format import split_sms
 from bot.channels.twilio_rest import Accepted, SendFailed, TwilioRest
 from bot.db.models import ContactLog
+from bot.db.types import utcnow
 from bot.domain.enums import Channel, ConsentStatus, ContactDirection, ContactOutcome
+from bot.gateway.metrics import GatewayMetrics
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +49,8 @@ class Outcome:
     delivery: Delivery
     sids: tuple[str, ...] = ()
     reason: str | None = None
+    # FAILED, but Twilio may have sent it (its answer was lost): not to be resent blindly.
+    unconfirmed: bool = False
 
     @property
     def sent(self) -> bool:
@@ -54,9 +60,27 @@ class Outcome:
 class Outbound:
     """Texts and calls cardholders (or any number) through Twilio."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], rest: TwilioRest) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rest: TwilioRest,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
+        """Bind the database and the Twilio client.
+
+        Args:
+            sessions: Where consent is read and every attempt is logged.
+            rest: The Twilio REST client.
+            clock: Stamps the contact log; the caps read these times back, so
+                a scheduler with its own clock must share it.
+            metrics: Counts each contact by channel and delivery.
+        """
         self._sessions = sessions
         self._rest = rest
+        self._clock = clock
+        self._metrics = metrics or GatewayMetrics()
 
     async def send_sms(
         self,
@@ -71,6 +95,21 @@ class Outbound:
 
         No database transaction is held while Twilio is called.
         """
+        outcome = await self._send_sms(
+            to, text, purpose=purpose, conversation_id=conversation_id, account_id=account_id
+        )
+        self._metrics.outbound(Channel.SMS.value, outcome.delivery.value)
+        return outcome
+
+    async def _send_sms(
+        self,
+        to: str,
+        text: str,
+        *,
+        purpose: str,
+        conversation_id: str | None,
+        account_id: int | None,
+    ) -> Outcome:
         async with self._sessions() as session:
             owner = await consent.find_owner(session, to)
             account_id = account_id or (owner.account_id if owner else None)
@@ -133,11 +172,22 @@ class Outbound:
                 sent_parts=len(sids),
                 code=failure.code,
             )
-            return Outcome(Delivery.FAILED, tuple(sids), reason=str(failure))
+            return Outcome(
+                Delivery.FAILED, tuple(sids), reason=str(failure), unconfirmed=failure.unconfirmed
+            )
         log.info(
             "outbound.sms_sent", conversation_id=conversation_id, purpose=purpose, parts=len(sids)
         )
         return Outcome(Delivery.SENT, tuple(sids))
+
+    async def find_sms(self, to: str, text: str, since: datetime) -> str | None:
+        """Twilio's SID of the text (its first part) sent to `to` since `since`, if any.
+
+        Raises:
+            SendFailed: Twilio could not be asked.
+        """
+        accepted = await self._rest.find_sms(to, split_sms(text)[0], since)
+        return accepted.sid if accepted is not None else None
 
     async def place_call(
         self,
@@ -147,6 +197,11 @@ class Outbound:
         account_id: int | None = None,
     ) -> Outcome:
         """Call `to`; the call's TwiML comes from `/twilio/voice` like an inbound call's."""
+        outcome = await self._place_call(to, purpose=purpose, account_id=account_id)
+        self._metrics.outbound(Channel.VOICE.value, outcome.delivery.value)
+        return outcome
+
+    async def _place_call(self, to: str, *, purpose: str, account_id: int | None) -> Outcome:
         async with self._sessions() as session:
             owner = await consent.find_owner(session, to)
             account_id = account_id or (owner.account_id if owner else None)
@@ -179,16 +234,15 @@ class Outbound:
         log.info("outbound.call", purpose=purpose, delivery=outcome.delivery.value)
         return outcome
 
-    @classmethod
     def _accepted(
-        cls,
+        self,
         channel: Channel,
         purpose: str,
         account_id: int | None,
         conversation_id: str | None,
         accepted: Accepted,
     ) -> ContactLog:
-        row = cls._row(
+        row = self._row(
             channel,
             purpose,
             account_id,
@@ -198,8 +252,8 @@ class Outbound:
         row.provider_sid = accepted.sid
         return row
 
-    @staticmethod
     def _row(
+        self,
         channel: Channel,
         purpose: str,
         account_id: int | None,
@@ -216,6 +270,7 @@ class Outbound:
             purpose=purpose[:PURPOSE_LENGTH],
             outcome=outcome,
             reason=reason[:REASON_LENGTH] if reason else None,
+            at=self._clock(),
         )
 
 

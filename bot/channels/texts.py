@@ -49,6 +49,14 @@ SMS_TOO_LONG: Final[Texts] = {
     ),
     Language.ZH: "抱歉，您的消息太长了，请发送不超过2000字的消息。",
 }
+# Answered while the database is down: the text is spooled and replayed later.
+SMS_SAVED_FOR_LATER: Final[Texts] = {
+    Language.EN: (
+        "{bank}: Sorry, we're having a technical problem. We've kept your message "
+        "and will reply by text as soon as we can."
+    ),
+    Language.ZH: "{bank}：抱歉，系统暂时出现技术问题。您的消息已保存，我们会尽快通过短信回复您。",
+}
 SMS_TEXT_ONLY: Final[Texts] = {
     Language.EN: "Sorry, I can only read text. Please type your message.",
     Language.ZH: "抱歉，我只能读取文字消息，请直接输入文字。",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -32,14 +33,23 @@ CALL_STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # beep (`AnsweredBy=machine_end_…`), so a voicemail gets the limited message.
 MACHINE_DETECTION = "DetectMessageEnd"
 _UNSET = "unconfigured"
+# Looking a message up after a lost answer: how far back, and how many to read.
+LOOKUP_SLACK = timedelta(minutes=2)
+LOOKUP_LIMIT = 50
 
 
 class SendFailed(Exception):
-    """Twilio did not accept the message or call; `code` is Twilio's error code if any."""
+    """Twilio did not accept the message or call; `code` is Twilio's error code if any.
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    `unconfirmed` means the request may have reached Twilio but no answer came
+    back (a timeout, a dropped connection): it may have been sent, so it must
+    not simply be sent again (see `find_sms`).
+    """
+
+    def __init__(self, message: str, code: int | None = None, *, unconfirmed: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.unconfirmed = unconfirmed
 
 
 @dataclass(frozen=True)
@@ -103,21 +113,61 @@ class TwilioRest:
     async def send_sms(self, to: str, body: str) -> Accepted:
         """Queue one text message.
 
+        When Twilio's answer is lost (timeout, dropped connection) the message
+        may exist anyway: Twilio's own list of messages is asked once, and a
+        match is taken as the answer, so the caller neither sends it again
+        nor records a failure for a text the cardholder got.
+
         Raises:
-            SendFailed: not configured, refused by Twilio, or Twilio unreachable.
+            SendFailed: not configured, refused by Twilio, or Twilio unreachable
+                (`unconfirmed` when it may have been sent after all).
         """
         if not (self.configured and self._sms_from):
             raise SendFailed("Twilio SMS is not configured")
-        message = await self._call(
-            "sms",
-            self._client.api.v2010.account.messages.create_async(
-                to=to,
-                from_=self._sms_from,
-                body=body,
-                status_callback=self.public_url(STATUS_PATH),
+        since = datetime.now(timezone.utc)
+        try:
+            message = await self._call(
+                "sms",
+                self._client.api.v2010.account.messages.create_async(
+                    to=to,
+                    from_=self._sms_from,
+                    body=body,
+                    status_callback=self.public_url(STATUS_PATH),
+                ),
+            )
+        except SendFailed as error:
+            if not error.unconfirmed:
+                raise
+            try:
+                found = await self.find_sms(to, body, since)
+            except SendFailed:
+                raise error from None
+            if found is None:
+                raise
+            log.warning("twilio.answer_lost_but_sent", what="sms", sid=found.sid)
+            return found
+        return Accepted(str(message.sid), str(message.status))
+
+    async def find_sms(self, to: str, body: str, since: datetime) -> Accepted | None:
+        """A message with this body sent to `to` since `since`, per Twilio's records.
+
+        Raises:
+            SendFailed: the lookup itself failed (nothing can be said either way).
+        """
+        if not (self.configured and self._sms_from):
+            return None
+        after = since - LOOKUP_SLACK
+        messages = await self._call(
+            "sms lookup",
+            self._client.api.v2010.account.messages.list_async(
+                to=to, from_=self._sms_from, date_sent_after=after, limit=LOOKUP_LIMIT
             ),
         )
-        return Accepted(str(message.sid), str(message.status))
+        for message in messages:
+            created = message.date_created
+            if message.body == body and (created is None or created >= after):
+                return Accepted(str(message.sid), str(message.status))
+        return None
 
     async def place_call(self, to: str) -> Accepted:
         """Start an outbound call whose TwiML comes from the gateway's voice webhook.
@@ -148,14 +198,30 @@ class TwilioRest:
         try:
             return await asyncio.wait_for(request, timeout=self._timeout)
         except TwilioRestException as error:
+            # Twilio answered with an error: nothing was created (429, 5xx included).
             log.warning("twilio.refused", what=what, status=error.status, code=error.code)
             raise SendFailed(f"Twilio refused the {what}: {error.msg}", error.code) from None
-        except asyncio.TimeoutError:
-            raise SendFailed(f"Twilio did not answer within {self._timeout:g}s") from None
-        except (aiohttp.ClientError, TwilioException, ValueError) as error:
-            # ValueError: an answer that is not the JSON resource the SDK expects.
+        except aiohttp.ConnectionTimeoutError as error:
+            # No connection within the time: the request never reached Twilio.
             log.warning("twilio.unreachable", what=what, error=type(error).__name__)
             raise SendFailed(f"Twilio unreachable ({type(error).__name__})") from None
+        except asyncio.TimeoutError:
+            log.warning("twilio.timeout", what=what, seconds=self._timeout)
+            raise SendFailed(
+                f"unconfirmed: Twilio did not answer within {self._timeout:g}s", unconfirmed=True
+            ) from None
+        except aiohttp.ClientConnectorError as error:
+            # No connection was made: the request never reached Twilio.
+            log.warning("twilio.unreachable", what=what, error=type(error).__name__)
+            raise SendFailed(f"Twilio unreachable ({type(error).__name__})") from None
+        except (aiohttp.ClientError, TwilioException, ValueError) as error:
+            # Sent, but the answer broke off or is not the JSON resource the SDK
+            # expects (ValueError): Twilio may have acted on it.
+            log.warning("twilio.answer_lost", what=what, error=type(error).__name__)
+            raise SendFailed(
+                f"unconfirmed: no usable answer from Twilio ({type(error).__name__})",
+                unconfirmed=True,
+            ) from None
 
     async def close(self) -> None:
         await self._http.close()

@@ -68,7 +68,26 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs:  # a NullPool (tests, one-off tools) takes no sizes
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT_SECONDS)
+    kwargs["connect_args"] = {**_postgres_bounds(), **kwargs.get("connect_args", {})}
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+# A server that hangs at connect or a table someone locked must cost a request
+# seconds, not minutes: Twilio gives a webhook 15 s. No statement_timeout: the
+# reminder planner's statements may rightly run long at a million accounts
+# (webhooks bound the rest themselves, see `bot.gateway.deadline`).
+CONNECT_TIMEOUT_SECONDS = 5
+LOCK_TIMEOUT_MS = 5000
+POOL_TIMEOUT_SECONDS = 5.0
+
+
+def _postgres_bounds() -> dict[str, Any]:
+    """psycopg connect arguments bounding a connect and any wait for a lock."""
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "options": f"-c lock_timeout={LOCK_TIMEOUT_MS}",
+    }
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:

@@ -42,6 +42,7 @@ from bot.domain.enums import (
     ContactOutcome,
     ConversationOwner,
     FeeKind,
+    HandoffOutcome,
     HardshipReason,
     InboxStatus,
     Jurisdiction,
@@ -377,6 +378,37 @@ class Agent(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class DeskSession(Base):
+    """A signed-in desk user. The cookie holds a random token; only its hash is kept."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """Every desk sign-in attempt: the login rate limit counts these."""
+
+    __tablename__ = "desk_login_attempts"
+    __table_args__ = (
+        Index("ix_desk_login_attempts_username_at", "username", "at"),
+        Index("ix_desk_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Conversation(TimestampMixin, Base):
     """One conversation per channel address; who owns it decides where messages go."""
 
@@ -397,6 +429,29 @@ class Conversation(TimestampMixin, Base):
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     verified_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Handoff(Base):
+    """One stay of a conversation with people: queued, taken, ended.
+
+    The desk's queue and the supervisor's waiting times and handoff reasons
+    come from these rows; a conversation with none was contained by the bot.
+    """
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_conversation_ended", "conversation_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    reason: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    taken_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[HandoffOutcome | None] = mapped_column(_enum(HandoffOutcome))
 
 
 class InboxMessage(Base):

@@ -39,12 +39,21 @@ class ConversationOwner(str, enum.Enum):
     CLOSED = "closed"
 
 
+class HandoffOutcome(str, enum.Enum):
+    """How a conversation's time with people ended."""
+
+    HANDED_BACK = "handed_back"  # the bot continues
+    CLOSED = "closed"  # the agent closed it
+
+
 class InboxStatus(str, enum.Enum):
     RECEIVED = "received"
     PROCESSED = "processed"
     PENDING_RETRY = "pending_retry"
     FAILED = "failed"
     DUPLICATE = "duplicate"
+    # Kept but never given to the dialogue: the sender was over a rate limit.
+    RATE_LIMITED = "rate_limited"
 
 
 class TransactionKind(str, enum.Enum):

@@ -3,11 +3,13 @@
 A cardholder in distress must never see a stack trace or a blank failure: bad
 input gets a 400 that says what is wrong, a Rasa outage gets a polite reply
 (the message is kept and answered later), and only a database outage, when
-nothing can be promised, gets a 503.
+nothing can be promised, gets a 503. A client over a rate limit (per IP, per
+conversation: `bot.gateway.ratelimit`) gets a 429 before anything is saved.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -30,13 +32,18 @@ from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
 from bot.db.models import Conversation, InboxMessage, OutboxMessage
 from bot.domain.enums import Channel, Language
 from bot.domain.language import language_from_accept_header
+from bot.gateway.deadline import DeadlineExceeded, within
 from bot.gateway.dialogue import DialogueService, ForeignConversation, Inbound
 from bot.gateway.inbox import UNFINISHED
+from bot.gateway.keys import SETTINGS
+from bot.gateway.ratelimit import ABUSE_LIMITS, RATE_LIMITER, too_many
 
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # 2,000 characters fit even as escaped surrogate pairs (24 KB)
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+# The page's own id for one message, so a retry after a lost answer is not a second message.
+CLIENT_MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 MESSAGES_PAGE_SIZE = 200
 
 _UNAVAILABLE_ERROR = (
@@ -68,6 +75,21 @@ class ChatRequest(BaseModel):
     conversation_id: Annotated[str, StringConstraints(pattern=CONVERSATION_ID_PATTERN)]
     text: Annotated[str, AfterValidator(_clean_text)]
     language: Language | None = None
+    client_message_id: (
+        Annotated[str, StringConstraints(pattern=CLIENT_MESSAGE_ID_PATTERN)] | None
+    ) = None
+
+    @property
+    def provider_message_id(self) -> str | None:
+        """The inbox's idempotency key: the client's id, scoped to its conversation.
+
+        Hashed with the conversation id, so one client can never replay (and
+        read) another conversation's answers by guessing its message ids.
+        """
+        if self.client_message_id is None:
+            return None
+        scoped = f"{self.conversation_id}\n{self.client_message_id}".encode()
+        return "web:" + hashlib.sha256(scoped).hexdigest()[:40]
 
 
 def _describe(error: ErrorDetails) -> str:
@@ -86,6 +108,8 @@ def _describe(error: ErrorDetails) -> str:
         return f"{where} must be a string"
     if where == "conversation_id":
         return "conversation_id must be 1-128 characters of letters, digits, _ . : -"
+    if where == "client_message_id":
+        return "client_message_id must be 8-64 characters of letters, digits, _ -"
     if kind == "value_error":
         return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
     return f"{where}: {error['msg']}"
@@ -176,6 +200,7 @@ class ChatService:
                 text=message.text,
                 default_language=default_language,
                 language=message.language,
+                provider_message_id=message.provider_message_id,
             )
         )
         return ChatReply(turn.conversation_id, turn.messages, handed_off=turn.handed_off)
@@ -228,13 +253,28 @@ async def post_chat(request: web.Request) -> web.Response:
     except BadRequest as error:
         log.info("chat.bad_request", reason=str(error))
         return _error(str(error), 400)
+    # Per conversation (per client IP is counted before the body is read,
+    # by the rate-limit middleware); refused before anything is saved.
+    decision = await request.app[RATE_LIMITER].hit(
+        request.app[ABUSE_LIMITS].chat_per_conversation, message.conversation_id
+    )
+    if not decision.allowed:
+        return too_many(decision)
     default = language_from_accept_header(request.headers.get("Accept-Language"))
+    deadline = request.app[SETTINGS].chat_deadline_seconds
     try:
-        reply = await request.app[CHAT_SERVICE].handle(message, default or Language.EN)
+        reply = await within(
+            request.app[CHAT_SERVICE].handle(message, default or Language.EN), deadline
+        )
     except ForeignConversation:
         return _error("conversation_id is in use by another channel; start a new chat", 409)
-    except SQLAlchemyError:
-        log.exception("chat.database_error", conversation_id=message.conversation_id)
+    except (SQLAlchemyError, DeadlineExceeded) as error:
+        # The page shows the error and lets the user send again.
+        log.error(
+            "chat.database_unavailable",
+            conversation_id=message.conversation_id,
+            error=type(error).__name__,
+        )
         return _error(_UNAVAILABLE_ERROR, 503)
     return web.json_response(reply.as_json())
 

@@ -10,8 +10,10 @@ answer, not in what happens to it in between, so that part lives here once:
 3. The channel may screen it first (SMS keywords, an opted-out number, a
    numbered answer to map back to a button): it either answers it itself or
    lets it through, possibly rewritten.
-4. A conversation owned by a person, or with earlier messages still waiting,
-   is answered without Rasa; otherwise the message goes to Rasa (`deliver`).
+4. A conversation with earlier messages still waiting is answered without
+   Rasa (the message queues behind them); one that people have goes to them
+   (the cardholder hears they are waiting, once) and is only logged on Rasa's
+   paused tracker; otherwise the message goes to Rasa (`deliver`).
 
 Every reply is stored in the outbox against the inbox row it answers, which
 is what makes step 1 exact.
@@ -36,12 +38,13 @@ from bot.gateway.escalation import screen_escalation
 from bot.gateway.inbox import (
     QUEUED_NOTE,
     SYSTEM_AUTHOR,
-    ConversationLocks,
     deliver,
     failed_notice,
     has_unfinished,
     notice,
 )
+from bot.gateway.locks import ConversationLocks
+from bot.gateway.metrics import GatewayMetrics
 from bot.gateway.rasa import RasaClient, RasaError
 from bot.reminders.context import ReminderContext, mark_context_used, reminder_context
 from bot.services.conversations import request_handoff
@@ -115,13 +118,23 @@ class Turn:
     messages: list[OutboxMessage] = field(default_factory=list)
     handed_off: bool = False
     # PROCESSED when answered (by Rasa or the channel); PENDING_RETRY or
-    # FAILED when Rasa could not answer and `messages` is an apology.
+    # FAILED when Rasa could not answer and `messages` is an apology;
+    # RATE_LIMITED when the channel kept it unanswered (a flooding sender).
     status: InboxStatus = InboxStatus.PROCESSED
     duplicate: bool = False
 
     @property
     def answered(self) -> bool:
         return self.status is InboxStatus.PROCESSED
+
+    @property
+    def outcome(self) -> str:
+        """How the turn ended, as the metrics count it."""
+        if self.duplicate:
+            return "duplicate"
+        if self.answered:
+            return "with_people" if self.handed_off else "answered"
+        return self.status.value
 
 
 def _handed_off(conversation: Conversation) -> bool:
@@ -138,19 +151,38 @@ class DialogueService:
         locks: ConversationLocks,
         *,
         max_attempts: int,
+        on_people_change: Callable[[str], None] | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._rasa = rasa
         self._locks = locks
         self._max_attempts = max_attempts
+        # Told the id of a conversation people have (or now need): the desk's live view.
+        self._on_people_change = on_people_change or (lambda _cid: None)
+        self._metrics = metrics or GatewayMetrics()
 
     async def handle(self, message: Inbound, screen: Screen | None = None) -> Turn:
         """Save the message, then answer it (now, or later if it must wait).
+
+        Counted and timed per channel, as the sender experiences it.
 
         Raises:
             ForeignConversation: if the id names another channel's conversation.
             SQLAlchemyError: if the database fails (nothing can be promised).
         """
+        with self._metrics.turn(message.channel.value) as record:
+            turn = await self._handle(message, screen)
+            record(turn.language.value, turn.outcome)
+        return turn
+
+    def _handed_off_now(self, conversation: Conversation, was_with_bot: bool) -> None:
+        """Tell the desk (and count it, if the bot had it until this turn)."""
+        if was_with_bot:
+            self._metrics.handoff(conversation.handoff_reason)
+        self._on_people_change(conversation.id)
+
+    async def _handle(self, message: Inbound, screen: Screen | None) -> Turn:
         cid = message.conversation_id
         async with self._locks.hold(cid), self._sessions() as session:
             if message.provider_message_id is not None:
@@ -161,6 +193,7 @@ class DialogueService:
             if conversation.owner is ConversationOwner.CLOSED:
                 conversation.owner = ConversationOwner.BOT  # writing again reopens it
                 log.info("dialogue.reopened", conversation_id=cid)
+            was_with_bot = not _handed_off(conversation)
             row = InboxMessage(
                 conversation_id=cid,
                 channel=message.channel,
@@ -186,11 +219,16 @@ class DialogueService:
             if replies is None:
                 replies = await screen_escalation(screening)
             if replies is not None:
-                return await self._screened(session, conversation, row, replies)
+                turn = await self._screened(session, conversation, row, replies)
+                if turn.handed_off:
+                    self._handed_off_now(conversation, was_with_bot)
+                return turn
             handed_off = _handed_off(conversation)
             queued = not handed_off and await has_unfinished(session, cid, before=row.id)
-            if handed_off or queued:
-                return await self._answer_without_rasa(session, row, handed_off=handed_off)
+            if queued:
+                return await self._answer_without_rasa(session, row)
+            if handed_off:
+                return await self._for_people(session, conversation, row)
             await session.commit()  # nothing held open while Rasa works
             log.info(
                 "dialogue.received",
@@ -217,6 +255,8 @@ class DialogueService:
                 session.add_all(replies)
                 await session.commit()
             await session.refresh(conversation)  # an action may have handed it off
+            if _handed_off(conversation):
+                self._handed_off_now(conversation, was_with_bot)
             return Turn(
                 cid, row.language, replies, handed_off=_handed_off(conversation), status=row.status
             )
@@ -235,6 +275,7 @@ class DialogueService:
         async with self._locks.hold(conversation_id), self._sessions() as session:
             await request_handoff(session, conversation_id, reason=reason, actor="gateway")
             await session.commit()
+        self._metrics.handoff(reason)
         log.info("dialogue.handed_off", conversation_id=conversation_id, reason=reason)
 
     async def _replay(self, session: AsyncSession, message: Inbound) -> Turn | None:
@@ -309,7 +350,8 @@ class DialogueService:
         row: InboxMessage,
         replies: list[OutboxMessage],
     ) -> Turn:
-        row.status = InboxStatus.PROCESSED
+        if row.status is InboxStatus.RECEIVED:  # a screen may have said otherwise (rate_limited)
+            row.status = InboxStatus.PROCESSED
         row.processed_at = utcnow()
         await session.commit()
         log.info(
@@ -317,40 +359,75 @@ class DialogueService:
             conversation_id=row.conversation_id,
             inbox_id=row.id,
             replies=len(replies),
+            status=row.status.value,
         )
         return Turn(
             row.conversation_id,
             row.language,
             replies,
             handed_off=_handed_off(conversation),
+            status=row.status,
         )
 
-    async def _answer_without_rasa(
-        self, session: AsyncSession, row: InboxMessage, *, handed_off: bool
+    async def _for_people(
+        self, session: AsyncSession, conversation: Conversation, row: InboxMessage
     ) -> Turn:
-        """Keep the message without asking Rasa: a person owns the
-        conversation, or earlier messages still wait and this one must not
-        overtake them."""
-        if handed_off:
-            row.status = InboxStatus.PROCESSED
-            row.processed_at = utcnow()
-            reply = notice(SYSTEM_AUTHOR, row.conversation_id, WAITING_NOTICE[row.language])
-        else:
-            row.status = InboxStatus.PENDING_RETRY
-            row.last_error = QUEUED_NOTE
-            reply = notice(SYSTEM_AUTHOR, row.conversation_id, SAVED_NOTICE[row.language])
+        """A message for the people who have (or will take) the conversation.
+
+        While it waits, the cardholder is told so (once, not after every
+        message); once a person has it, the person answers. Rasa's tracker,
+        paused, logs the message so its transcript stays whole.
+        """
+        replies: list[OutboxMessage] = []
+        if conversation.owner is ConversationOwner.WAITING:
+            text = WAITING_NOTICE[row.language]
+            last = await session.scalar(
+                select(OutboxMessage.text)
+                .where(OutboxMessage.conversation_id == row.conversation_id)
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+            if last != text:
+                reply = notice(SYSTEM_AUTHOR, row.conversation_id, text)
+                reply.inbox_message_id = row.id
+                session.add(reply)
+                replies.append(reply)
+        row.status = InboxStatus.PROCESSED
+        row.processed_at = utcnow()
+        await session.commit()
+        log.info(
+            "dialogue.kept", conversation_id=row.conversation_id, inbox_id=row.id, reason="people"
+        )
+        self._on_people_change(row.conversation_id)
+        try:
+            await self._rasa.log_paused(
+                row.conversation_id,
+                row.text,
+                {
+                    "language": row.language.value,
+                    "channel": row.channel.value,
+                    "author": "cardholder",
+                },
+            )
+        except RasaError as error:  # our inbox has it; the tracker misses one line
+            log.warning(
+                "dialogue.tracker_log_failed", conversation_id=row.conversation_id, error=str(error)
+            )
+        return Turn(row.conversation_id, row.language, replies, handed_off=True, status=row.status)
+
+    async def _answer_without_rasa(self, session: AsyncSession, row: InboxMessage) -> Turn:
+        """Keep the message for later: earlier ones still wait for Rasa and this
+        one must not overtake them."""
+        row.status = InboxStatus.PENDING_RETRY
+        row.last_error = QUEUED_NOTE
+        reply = notice(SYSTEM_AUTHOR, row.conversation_id, SAVED_NOTICE[row.language])
         reply.inbox_message_id = row.id
         session.add(reply)
         await session.commit()
         log.info(
-            "dialogue.kept",
-            conversation_id=row.conversation_id,
-            inbox_id=row.id,
-            reason="handed_off" if handed_off else "queued",
+            "dialogue.kept", conversation_id=row.conversation_id, inbox_id=row.id, reason="queued"
         )
-        return Turn(
-            row.conversation_id, row.language, [reply], handed_off=handed_off, status=row.status
-        )
+        return Turn(row.conversation_id, row.language, [reply], status=row.status)
 
     @staticmethod
     def _apology(row: InboxMessage) -> OutboxMessage:

@@ -18,9 +18,7 @@ seconds waiting on another service.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Conversation, InboxMessage, OutboxMessage
 from bot.db.types import utcnow
 from bot.domain.enums import ConversationOwner, InboxStatus, Language
-from bot.gateway.rasa import BotMessage, RasaClient, RasaError
+from bot.gateway.locks import ConversationLocks
+from bot.gateway.rasa import ActionServerDown, BotMessage, RasaClient, RasaError
 
 log = structlog.get_logger(__name__)
 
@@ -51,35 +50,6 @@ _FAILED_NOTICE = {
     ),
     Language.ZH: "抱歉,您的一条消息未能处理。请重新发送,或拨打卡片背面的客服电话。",
 }
-
-
-class ConversationLocks:
-    """One lock per conversation, so its messages are handled one at a time.
-
-    Both the chat handler and the retry worker take the lock while they look
-    for earlier unfinished messages and deliver, which makes "queue behind
-    pending rows" exact within one gateway process. (Across several gateway
-    instances the inbox rows themselves still order the work; an instance only
-    skips a conversation while another instance's message is in flight.)
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: Counter[str] = Counter()
-
-    @asynccontextmanager
-    async def hold(self, conversation_id: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
-        self._users[conversation_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[conversation_id] -= 1
-            if self._users[conversation_id] == 0:
-                # Forget idle conversations so the map does not grow forever.
-                del self._users[conversation_id]
-                del self._locks[conversation_id]
 
 
 def notice(author: str, conversation_id: str, text: str) -> OutboxMessage:
@@ -163,7 +133,9 @@ async def deliver(
 
     Raises:
         RasaError: after recording the failed attempt on `row` (now
-            `PENDING_RETRY`, or `FAILED` once `max_attempts` is reached).
+            `PENDING_RETRY`, or `FAILED` once `max_attempts` is reached). A
+            turn Rasa ran while its action server was down is first taken
+            back out of its tracker, so the replay does not follow it.
     """
     seen = await rasa_has_seen(session, conversation.id)
     sync_language = seen and row.language != conversation.language
@@ -196,6 +168,8 @@ async def deliver(
             status=row.status.value,
             error=row.last_error,
         )
+        if isinstance(error, ActionServerDown) and error.turn_recorded:
+            await _undo_turn(rasa, conversation.id, first=not seen)
         raise
     conversation.language = row.language
     outbox = _outbox_rows(conversation.id, row.id, replies)
@@ -213,6 +187,17 @@ async def deliver(
         language_synced=sync_language,
     )
     return outbox
+
+
+async def _undo_turn(rasa: RasaClient, conversation_id: str, *, first: bool) -> None:
+    """Take a turn the action server failed out of Rasa's tracker before its replay.
+
+    If even that fails, the replay still comes; the tracker keeps one odd turn.
+    """
+    try:
+        await rasa.undo_turn(conversation_id, restart=first)
+    except RasaError as error:
+        log.warning("inbox.undo_failed", conversation_id=conversation_id, error=str(error))
 
 
 # Told about replies produced in the background, for channels that cannot
@@ -273,8 +258,11 @@ class RetryWorker:
             return 0
         delivered = 0
         for conversation_id in conversation_ids:
-            async with self._locks.hold(conversation_id), self._sessions() as session:
-                count, rasa_ok = await self._replay(session, conversation_id)
+            async with self._locks.hold(conversation_id, wait=False) as mine:
+                if not mine:
+                    continue  # another gateway instance is on it
+                async with self._sessions() as session:
+                    count, rasa_ok = await self._replay(session, conversation_id)
             delivered += count
             if not rasa_ok:
                 break  # Rasa went away again; the next pass starts over
@@ -285,6 +273,9 @@ class RetryWorker:
             status = await self._rasa.status()
             ready = status.model_loaded
             reason = "no model loaded"
+            problem = await self._rasa.action_server_problem() if ready else None
+            if problem is not None:  # Rasa would answer, but without its actions
+                ready, reason = False, problem
         except RasaError as error:
             ready, reason = False, str(error)
         if ready != self._rasa_up:  # log changes, not every pass of an outage

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.gateway.app import create_app
+from bot.gateway.metrics import UNMATCHED_ROUTE, route_label
 from bot.logging import configure_logging
 from bot.settings import Settings
 
@@ -19,10 +20,21 @@ access_log = structlog.get_logger("bot.gateway.access")
 _ROUTINE_PREFIXES = ("/healthz", "/static/", "/api/chat/")
 
 
+def _loggable_path(request: web.BaseRequest) -> str:
+    """The matched route's template, else the path (nothing secret was matched)."""
+    if isinstance(request, web.Request):
+        route = route_label(request)
+        if route != UNMATCHED_ROUTE:
+            return route
+    return request.path
+
+
 class QuietAccessLogger(AbstractAccessLogger):
     """One structured line per request: method, path, status, duration.
 
-    Never the query string or headers. Routine polling is logged at DEBUG.
+    Never the query string or headers, and the route template rather than the
+    path where one matched (`/pay/{token}`: the token opens an account's page).
+    Routine polling is logged at DEBUG.
     """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
@@ -30,7 +42,7 @@ class QuietAccessLogger(AbstractAccessLogger):
         (access_log.debug if routine else access_log.info)(
             "http.request",
             method=request.method,
-            path=request.path,
+            path=_loggable_path(request),
             status=response.status,
             ms=round(time * 1000, 1),
         )

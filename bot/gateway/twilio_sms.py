@@ -5,7 +5,9 @@ Before the dialogue sees a message (but after it is saved, see
 decide rather than the NLU: the keywords of CONTRACT.md §6 (one confirmation,
 recorded per channel), silence for an opted-out number, and a numbered answer
 to the last options, mapped back to that button's payload. The language is
-the account's for a known number; otherwise the text's.
+the account's for a known number; otherwise the text's. A number over its
+rate limit (`RATE_LIMIT_SMS_PER_NUMBER`, checked after the keywords) gets no
+answer: its text is kept in the inbox as `rate_limited`, unseen by the dialogue.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
+from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.twiml.messaging_response import MessagingResponse
@@ -28,12 +31,24 @@ from bot.channels.inbound import (
     sms_conversation_id,
 )
 from bot.channels.keywords import Keyword, classify, keyword_language, normalize_keyword
-from bot.channels.outbound import Outbound
+from bot.channels.outbound import Delivery, Outbound
 from bot.channels.sms_format import render_reply, split_sms
-from bot.db.models import ContactLog, Conversation, OutboxMessage
-from bot.domain.enums import Channel, ConsentStatus, ContactDirection, ContactOutcome, Language
-from bot.gateway.dialogue import DialogueService, ForeignConversation, Inbound, Screening
+from bot.db.models import ContactLog, Conversation, InboxMessage, OutboxMessage
+from bot.domain.enums import (
+    Channel,
+    ConsentStatus,
+    ContactDirection,
+    ContactOutcome,
+    InboxStatus,
+    Language,
+)
+from bot.domain.language import choose_language
+from bot.gateway.deadline import DeadlineExceeded, within
+from bot.gateway.dialogue import DialogueService, ForeignConversation, Inbound, Screening, Turn
 from bot.gateway.dialogue_history import last_bot_turn
+from bot.gateway.escalation import screen_escalation
+from bot.gateway.ratelimit import Limit, RateLimiter
+from bot.gateway.spool import SmsSpool
 from bot.gateway.twilio_webhook import (
     EMPTY_TWIML,
     BadWebhook,
@@ -49,6 +64,10 @@ from bot.settings import Settings
 log = structlog.get_logger(__name__)
 
 CHINA = "+86"
+
+
+class SmsNotSent(Exception):
+    """Twilio did not accept a reply pushed after the webhook answered."""
 
 
 def render_turn(messages: Sequence[OutboxMessage], language: Language) -> str:
@@ -68,17 +87,86 @@ class SmsChannel:
         sessions: async_sessionmaker[AsyncSession],
         dialogue: DialogueService,
         outbound: Outbound,
+        *,
+        limiter: RateLimiter | None = None,
+        per_number: Limit | None = None,
+        spool: SmsSpool | None = None,
     ) -> None:
         self.settings = settings
+        self.spool = spool or SmsSpool(settings.spool_dir)
         self._sessions = sessions
         self._dialogue = dialogue
         self._outbound = outbound
+        self._limiter = limiter
+        self._per_number = per_number
 
     def _bank(self, language: Language) -> str:
         return self.settings.bank_name_zh if language is Language.ZH else self.settings.bank_name_en
 
     async def receive(self, params: MultiDictProxy[str]) -> list[str]:
         """The message bodies answering one inbound text (none: say nothing).
+
+        Raises:
+            BadWebhook, ForeignConversation, SQLAlchemyError: as `_turn`.
+        """
+        turn = await self._turn(params)
+        if not turn.messages:
+            return []
+        return split_sms(render_turn(turn.messages, turn.language))
+
+    def saved_for_later(self, params: MultiDictProxy[str]) -> str:
+        """What a text spooled during a database outage is answered (no database needed)."""
+        phone = params.get("From", "")
+        default = Language.ZH if phone.startswith(CHINA) else Language.EN
+        language = choose_language(None, None, clean_text(params.get("Body", "")), default)
+        return texts.say(texts.SMS_SAVED_FOR_LATER, language, bank=self._bank(language))
+
+    async def replay(self, params: MultiDictProxy[str]) -> None:
+        """Process a spooled text now, and text the answer (the webhook said "later").
+
+        Skipped when the inbox already has its `MessageSid`: it was saved
+        before the outage struck, or an earlier replay got that far (the
+        retry worker finishes such a message), so nobody is answered twice.
+
+        Raises:
+            SQLAlchemyError: the database is still down (the spool keeps it).
+        """
+        message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        async with self._sessions() as session:
+            seen = await session.scalar(
+                select(
+                    exists().where(
+                        InboxMessage.channel == Channel.SMS,
+                        InboxMessage.provider_message_id == message_sid,
+                    )
+                )
+            )
+        if seen:
+            log.info("sms.replay_skipped", message_sid=message_sid)
+            return
+        try:
+            turn = await self._turn(params)
+        except (BadWebhook, ForeignConversation) as error:
+            log.warning("sms.replay_dropped", message_sid=message_sid, reason=str(error))
+            return
+        except (SQLAlchemyError, OSError):
+            raise  # still down: kept in the spool for the next pass
+        except Exception:
+            # A bug on this one text must not block the texts spooled after it.
+            log.exception("sms.replay_failed", message_sid=message_sid)
+            return
+        conversation = Conversation(
+            id=turn.conversation_id,
+            channel=Channel.SMS,
+            language=turn.language,
+            address=phone_or_none(params.get("From")),
+        )
+        log.info("sms.replayed", conversation_id=turn.conversation_id, replies=len(turn.messages))
+        if turn.messages:
+            await self.push(conversation, turn.messages)
+
+    async def _turn(self, params: MultiDictProxy[str]) -> Turn:
+        """Save one inbound text and answer it (through the screen, then the dialogue).
 
         Raises:
             BadWebhook: no sender number or no message SID.
@@ -115,9 +203,7 @@ class SmsChannel:
             ),
             screen,
         )
-        if not turn.messages:
-            return []
-        return split_sms(render_turn(turn.messages, turn.language))
+        return turn
 
     async def _screen(
         self,
@@ -148,6 +234,8 @@ class SmsChannel:
             )
             log.info("sms.suppressed", conversation_id=s.row.conversation_id)
             return []
+        if await self._over_limit(phone):
+            return await self._rate_limited(s)
         language = s.row.language
         if not text:
             return [s.reply(texts.say(texts.SMS_TEXT_ONLY, language))]
@@ -159,6 +247,32 @@ class SmsChannel:
             log.info("sms.option_chosen", conversation_id=s.row.conversation_id)
             s.row.text = payload
         return None
+
+    async def _over_limit(self, phone: str) -> bool:
+        """Whether this number has sent more texts than `per_number` allows.
+
+        Counted here, after the signature check and after the keywords (a
+        STOP is always honoured), never per IP: Twilio sends every text.
+        """
+        if self._limiter is None or self._per_number is None:
+            return False
+        decision = await self._limiter.hit(self._per_number, phone)
+        return not decision.allowed
+
+    @staticmethod
+    async def _rate_limited(s: Screening) -> list[OutboxMessage]:
+        """Keep the text (saved, marked) without running the dialogue or answering.
+
+        A text that calls for a person (distress, a lawyer …) still reaches
+        one: the escalation screen is cheap and never needs Rasa.
+        """
+        escalated = await screen_escalation(s)
+        if escalated is not None:
+            return escalated
+        s.row.status = InboxStatus.RATE_LIMITED
+        s.row.last_error = "over the per-number rate limit"
+        log.info("sms.rate_limited", conversation_id=s.row.conversation_id, inbox_id=s.row.id)
+        return []
 
     async def _keyword(
         self,
@@ -200,14 +314,21 @@ class SmsChannel:
         return [s.reply(help_text)]
 
     async def push(self, conversation: Conversation, replies: list[OutboxMessage]) -> None:
-        """Send replies produced after the webhook answered (the retry worker's)."""
+        """Send replies produced after the webhook answered (the retry worker's, the desk's).
+
+        Raises:
+            SmsNotSent: Twilio did not take it (the contact log has the failure);
+                the desk then shows the agent the reply was not delivered.
+        """
         if conversation.channel is not Channel.SMS or not conversation.address:
             return
         text = render_turn(replies, conversation.language)
         if text:
-            await self._outbound.send_sms(
+            outcome = await self._outbound.send_sms(
                 conversation.address, text, purpose="reply", conversation_id=conversation.id
             )
+            if outcome.delivery is Delivery.FAILED:
+                raise SmsNotSent(outcome.reason or "not sent")
 
 
 async def _record(
@@ -226,29 +347,52 @@ SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
 
 
 async def post_sms(request: web.Request) -> web.Response:
-    """`POST /twilio/sms`: Twilio's Messaging webhook."""
+    """`POST /twilio/sms`: Twilio's Messaging webhook.
+
+    Twilio never retries a text whose webhook failed, so when the database
+    cannot save it (down, locked, or slower than the deadline) the text goes
+    to the spool and the sender is told we will reply later.
+    """
     channel = request.app[SMS_CHANNEL]
     try:
         params = await read_signed_form(request, channel.settings)
-        bodies = await channel.receive(params)
+        sid(params, "MessageSid", "SmsSid")  # a webhook we could never replay is a 400
+        if phone_or_none(params.get("From")) is None:
+            raise BadWebhook("From must be a phone number")
+    except BadWebhook as error:
+        return bad_request(error)
+    try:
+        bodies = await within(channel.receive(params), channel.settings.webhook_deadline_seconds)
     except BadWebhook as error:
         return bad_request(error)
     except ForeignConversation:
         return bad_request(BadWebhook("conversation belongs to another channel"))
-    except SQLAlchemyError:
-        log.exception("sms.database_error")
-        return unavailable()
     except web.HTTPException:
         raise
+    except (SQLAlchemyError, DeadlineExceeded, OSError) as error:
+        log.error("sms.database_unavailable", error=type(error).__name__)
+        return await _spool(channel, params)
     except Exception:
-        # Twilio gets no internals and no 500; the traceback is logged.
+        # Twilio gets no internals and no 500; the traceback is logged. The
+        # text is spooled: a bug must not lose it either.
         log.exception("sms.unhandled_error")
-        return unavailable()
+        return await _spool(channel, params)
     if not bodies:
         return twiml(EMPTY_TWIML)
     response = MessagingResponse()
     for body in bodies:
         response.message(body)
+    return twiml(str(response.to_xml()))
+
+
+async def _spool(channel: SmsChannel, params: MultiDictProxy[str]) -> web.Response:
+    try:
+        await channel.spool.append(params)
+    except OSError:
+        log.exception("sms.spool_failed")
+        return unavailable()
+    response = MessagingResponse()
+    response.message(channel.saved_for_later(params))
     return twiml(str(response.to_xml()))
 
 

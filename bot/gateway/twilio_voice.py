@@ -39,9 +39,11 @@ from bot.channels.voice_format import (
 )
 from bot.db.models import ContactLog, Conversation, OutboxMessage
 from bot.domain.enums import Channel, ContactDirection, ContactOutcome, Language
+from bot.gateway.deadline import DeadlineExceeded, within
 from bot.gateway.dialogue import DialogueService, Inbound, Screening, Turn
 from bot.gateway.dialogue_history import last_bot_turn
 from bot.gateway.inbox import SYSTEM_AUTHOR
+from bot.gateway.ratelimit import ABUSE_LIMITS, RATE_LIMITER
 from bot.gateway.twilio_webhook import (
     BadWebhook,
     bad_request,
@@ -319,21 +321,34 @@ def _counter(request: web.Request, name: str, limit: int) -> int:
     return int(raw)
 
 
+async def _over_limit(request: web.Request, call_sid: str) -> bool:
+    """More webhooks for one call than any caller could cause (checked once signed)."""
+    limit = request.app[ABUSE_LIMITS].voice_per_call
+    decision = await request.app[RATE_LIMITER].hit(limit, call_sid)
+    if not decision.allowed:
+        log.warning("voice.rate_limited", conversation_id=VOICE_PREFIX + call_sid)
+    return not decision.allowed
+
+
 async def _answer(request: web.Request, *, gather: bool) -> web.Response:
     channel = request.app[VOICE_CHANNEL]
     try:
         params = await read_signed_form(request, channel.settings)
+        if await _over_limit(request, sid(params, "CallSid")):
+            return twiml(channel.failure())  # an apology, then the call ends
+        deadline = channel.settings.webhook_deadline_seconds  # Twilio hangs up at 15 s
         if gather:
             turn = _counter(request, "turn", MAX_TURN)
             silence = _counter(request, "silence", MAX_SILENCES)
-            return twiml(await channel.gather(params, turn, silence))
-        return twiml(await channel.start(params))
+            return twiml(await within(channel.gather(params, turn, silence), deadline))
+        return twiml(await within(channel.start(params), deadline))
     except BadWebhook as error:
         return bad_request(error)
     except web.HTTPException:
         raise
-    except SQLAlchemyError:
-        log.exception("voice.database_error")
+    except (SQLAlchemyError, DeadlineExceeded) as error:
+        # A caller cannot wait for the database; an apology in both languages.
+        log.error("voice.database_unavailable", error=type(error).__name__)
         return twiml(channel.failure())
     except Exception:
         # A caller hears an apology, never Twilio's "application error".

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.inbound import sms_conversation_id
 from bot.channels.outbound import Delivery, Outbound, Outcome
+from bot.channels.twilio_rest import SendFailed
 from bot.db.models import (
     Account,
     Agreement,
@@ -106,6 +107,9 @@ class _Prepared:
     text: str
     purpose: str
     account_id: int
+    # When an earlier attempt's send started and its outcome is not known
+    # (Twilio's answer was lost, or the process died): Twilio is asked first.
+    earlier_send: datetime | None = None
 
 
 class ReminderScheduler:
@@ -200,6 +204,10 @@ class ReminderScheduler:
         prepared = await self._prepare(job_id, token)
         if isinstance(prepared, str):
             return prepared
+        if prepared.earlier_send is not None and prepared.channel is Channel.SMS:
+            found = await self._sent_earlier(prepared, prepared.earlier_send)
+            if found is not None:
+                return await self._record(prepared, found)
         if prepared.channel is Channel.VOICE:
             outcome = await self._outbound.place_call(
                 prepared.phone, purpose=prepared.purpose, account_id=prepared.account_id
@@ -219,6 +227,7 @@ class ReminderScheduler:
             if job is None or job.status is not ReminderStatus.CLAIMED or job.claim_token != token:
                 return "lost_claim"
             now = self._clock()
+            earlier_send = job.send_started_at
             if job.send_started_at is not None:
                 sid = await self._accepted_sid(session, job)
                 if sid is not None:
@@ -262,7 +271,7 @@ class ReminderScheduler:
                 about=job.due_on,
                 verified=bool(verified),
             )
-            job.send_started_at = now
+            job.send_started_at = earlier_send or now  # the earliest attempt Twilio may have
             job.claimed_until = now + self.options.lease
             if job.channel is Channel.SMS:
                 job.conversation_id = sms_conversation_id(holder.phone_e164)
@@ -276,7 +285,38 @@ class ReminderScheduler:
                 text,
                 job.purpose,
                 account.id,
+                earlier_send,
             )
+
+    async def _sent_earlier(self, prepared: _Prepared, since: datetime) -> Outcome | None:
+        """What Twilio says of an earlier attempt whose answer never came back.
+
+        Its SID if Twilio has the message (recorded as sent, not sent again);
+        an unconfirmed failure if Twilio cannot be asked now (tried later);
+        None when Twilio has no such message, so it is safe to send.
+        """
+        try:
+            sid = await self._outbound.find_sms(prepared.phone, prepared.text, since)
+        except SendFailed as error:
+            return Outcome(Delivery.FAILED, reason=f"unconfirmed: {error}", unconfirmed=True)
+        if sid is None:
+            return None
+        async with self._sessions() as session:  # the contact log gets the SID it missed
+            session.add(
+                ContactLog(
+                    account_id=prepared.account_id,
+                    channel=Channel.SMS,
+                    direction=ContactDirection.OUTBOUND,
+                    purpose=prepared.purpose,
+                    outcome=ContactOutcome.QUEUED,
+                    reason="found at Twilio after its answer was lost",
+                    provider_sid=sid,
+                    at=self._clock(),
+                )
+            )
+            await session.commit()
+        log.info("reminders.recovered_from_twilio", job_id=prepared.job_id, sid=sid)
+        return Outcome(Delivery.SENT, (sid,))
 
     async def _record(self, prepared: _Prepared, outcome: Outcome) -> str:
         now = self._clock()
@@ -311,7 +351,8 @@ class ReminderScheduler:
                         "status": ReminderStatus.PLANNED,
                         "reason": reason,
                         "not_before": now + self.options.retry_after,
-                        "send_started_at": None,
+                        # Kept when Twilio may have sent it: the retry asks Twilio first.
+                        **({} if outcome.unconfirmed else {"send_started_at": None}),
                     },
                 )
         async with self._sessions() as session:

@@ -2,7 +2,7 @@
 
 `make run` starts it as one more supervised child (like the gateway), not as
 a task inside the gateway: a slow planning pass never delays a web request,
-a crash is visible (the supervisor stops the stack) rather than a silently
+a crash is visible (the supervisor logs it and restarts it) rather than a silently
 dead task, and several gateways never each run a scheduler. Several
 schedulers are still safe (claims), so scaling out is a matter of starting
 more.

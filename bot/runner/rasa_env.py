@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -32,7 +33,17 @@ def tracker_store_env(settings: Settings) -> dict[str, str]:
         "TRACKER_STORE_DIALECT": "postgresql",
         "TRACKER_STORE_URL": url.render_as_string(hide_password=False),
         "TRACKER_STORE_DB": url.database or "",
+        # Rasa's own variables: its default pool (50 + 100 overflow per server)
+        # would let two servers exhaust PostgreSQL's 100 connections. A server
+        # handles one turn per conversation at a time; 15 is plenty.
+        "SQL_POOL_SIZE": "5",
+        "SQL_MAX_OVERFLOW": "10",
     }
+
+
+def lock_lifetime_seconds(settings: Settings) -> int:
+    """Twice the gateway's Rasa timeout, at least 20 s."""
+    return max(20, math.ceil(2 * settings.rasa_timeout_seconds))
 
 
 def lock_store_env(settings: Settings) -> dict[str, str]:
@@ -47,6 +58,10 @@ def lock_store_env(settings: Settings) -> dict[str, str]:
         }
     url = make_url(settings.redis_url)
     return {
+        # Rasa's own variable: how long a conversation stays locked by a Rasa
+        # server that died mid-turn (Rasa's default is 60 s). Longer than any
+        # turn the gateway still waits for, so a live turn is never overtaken.
+        "TICKET_LOCK_LIFETIME": str(lock_lifetime_seconds(settings)),
         "LOCK_STORE_TYPE": "redis",
         "LOCK_STORE_HOST": url.host or "127.0.0.1",
         "LOCK_STORE_PORT": str(url.port or 6379),

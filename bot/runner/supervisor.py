@@ -2,9 +2,13 @@
 
 Each child runs in its own session so that Ctrl-C reaches only this supervisor,
 which then stops the children in order (gateway first, so no user request
-lands on a half-stopped stack). If any child dies, everything stops: a stack
-with a missing part must not look healthy. If this process is killed hard,
-the kernel sends each child SIGTERM (PR_SET_PDEATHSIG).
+lands on a half-stopped stack). A child that dies unexpectedly is restarted
+after a backoff (1 s, doubling up to 30 s) while the others keep serving: the
+gateway keeps every inbound message in its inbox and replays it once the
+missing part is back. A child that keeps crashing (more than 5 times in 5
+minutes) is a fault no restart will cure, so the whole stack stops with exit
+code 1. If this process is killed hard, the kernel sends each child SIGTERM
+(PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,14 +46,36 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How the supervisor treats a child that died on its own.
+
+    The delay doubles with each crash inside the window, so a child that
+    cannot start (a port taken, a broken model) does not spin; a crash-free
+    window resets it.
+    """
+
+    first_delay_seconds: float = 1.0
+    max_delay_seconds: float = 30.0
+    max_crashes: int = 5
+    window_seconds: float = 300.0
+
+    def delay(self, recent_crashes: int) -> float:
+        """Seconds to wait before restarting after the `recent_crashes`-th crash."""
+        doubled = self.first_delay_seconds * 2 ** max(0, recent_crashes - 1)
+        return float(min(self.max_delay_seconds, doubled))
+
+
 @dataclass
 class Child:
-    """One supervised process and the thread copying its output."""
+    """One supervised process, the thread copying its output, and its crashes."""
 
     name: str
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    crashes: deque[float] = field(default_factory=deque)
+    restart_at: float | None = None
 
     def start(self, base_env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -71,6 +98,10 @@ class Child:
                 sys.stdout.write(prefix + line + "\n")
                 sys.stdout.flush()
 
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
@@ -78,6 +109,12 @@ class Child:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
+
+    def kill_leftovers(self) -> None:
+        """SIGKILL what a dead child left in its session (a worker holding its port)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     def wait_or_kill(self, deadline: float) -> None:
         if self.process is None:
@@ -88,6 +125,105 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def describe_exit(code: int) -> str:
+    """`exited with 3`, or `killed by SIGKILL` for a negative Popen return code."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exited with {code}"
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+class Supervisor:
+    """Starts the children, restarts the ones that die, and stops them all.
+
+    `check` is called from the main thread's loop (PR_SET_PDEATHSIG follows
+    the thread that forked, so every child must be started from the same,
+    long-lived thread).
+    """
+
+    def __init__(
+        self,
+        children: list[Child],
+        base_env: dict[str, str],
+        policy: RestartPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.children = children
+        self._base_env = base_env
+        self._policy = policy or RestartPolicy()
+        self._clock = clock
+        # When the first crash since the stack was last seen healthy happened.
+        self.degraded_since: float | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        """Start every child, in order."""
+        for child in self.children:
+            self._launch(child, "started")
+
+    def check(self) -> str | None:
+        """Notice deaths and run due restarts.
+
+        Returns:
+            Why the stack must stop (a child crashing too often), or None.
+        """
+        if self._stopping:
+            return None
+        now = self._clock()
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    child.restart_at = None
+                    self._launch(child, f"restarted ({len(child.crashes)} in window)")
+                continue
+            code = child.exited()
+            if code is not None:
+                failure = self._crashed(child, code, now)
+                if failure is not None:
+                    return failure
+        return None
+
+    def recovered(self) -> None:
+        """The stack is healthy again after a crash (logged by the caller)."""
+        self.degraded_since = None
+
+    def stop(self) -> None:
+        """Stop every child, the last started first, SIGKILL after a deadline."""
+        self._stopping = True
+        for child in reversed(self.children):
+            child.restart_at = None
+            child.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in reversed(self.children):
+            child.wait_or_kill(deadline)
+
+    def _launch(self, child: Child, what: str) -> None:
+        child.start(self._base_env)
+        _say(f"{child.name} {what}: pid {child.pid}")
+
+    def _crashed(self, child: Child, code: int, now: float) -> str | None:
+        child.kill_leftovers()
+        child.crashes.append(now)
+        window = self._policy.window_seconds
+        while child.crashes and now - child.crashes[0] > window:
+            child.crashes.popleft()
+        count = len(child.crashes)
+        how = describe_exit(code)
+        if count > self._policy.max_crashes:
+            _say(f"{child.name} (pid {child.pid}) {how}: {count} crashes in {window:g} s")
+            return f"{child.name} crashed {count} times in {window:g} s"
+        delay = self._policy.delay(count)
+        child.restart_at = now + delay
+        if self.degraded_since is None:
+            self.degraded_since = now
+        _say(f"{child.name} (pid {child.pid}) {how}; restarting in {delay:g} s")
+        return None
 
 
 def build_children(settings: Settings, model: Path) -> list[Child]:
@@ -110,8 +246,8 @@ def build_children(settings: Settings, model: Path) -> list[Child]:
                 "--model",
                 str(model),
                 "--enable-api",
-                "--auth-token",
-                settings.rasa_token.get_secret_value(),
+                # One argument: a token may start with "-" (token_urlsafe).
+                f"--auth-token={settings.rasa_token.get_secret_value()}",
                 "--interface",
                 rasa_url.host or "127.0.0.1",
                 "--port",
@@ -149,6 +285,7 @@ def _healthz(settings: Settings) -> tuple[bool, str]:
 def prepare(settings: Settings) -> Path:
     """Create what is missing: schema, demo data on an empty database, the model."""
     from bot.db.migrate import upgrade
+    from bot.demo.desk_accounts import ensure_demo_desk_accounts
     from bot.demo.seed import seed_demo
     from bot.runner.model import ensure_model
 
@@ -157,7 +294,16 @@ def prepare(settings: Settings) -> Path:
         raise SystemExit("RASA_TOKEN is empty: run `make run` (it writes .env) or set it.")
     _step("database schema", lambda: upgrade(settings.database_url))
     _step("demo data", lambda: print(seed_demo(settings.database_url, if_empty=True)))
+    _step("desk accounts", lambda: _print_desk_accounts(ensure_demo_desk_accounts(settings)))
     return _step("Rasa model", ensure_model)
+
+
+def _print_desk_accounts(done: dict[str, str]) -> None:
+    if not done:
+        print("desk accounts: none configured (set DESK_AGENT_PASSWORD / DESK_SUPERVISOR_PASSWORD)")
+        return
+    listed = ", ".join(f"{username} {what}" for username, what in done.items())
+    print(f"desk accounts: {listed}; sign in at /desk/login (passwords in .env)")
 
 
 def _step(name: str, action: Callable[[], T]) -> T:
@@ -167,12 +313,16 @@ def _step(name: str, action: Callable[[], T]) -> T:
     return result
 
 
-def run_stack(settings: Settings | None = None) -> int:
-    """Prepare and run the stack until a signal or a child's death. Exit code."""
+def run_stack(settings: Settings | None = None, policy: RestartPolicy | None = None) -> int:
+    """Prepare and run the stack until a signal or a child that keeps crashing.
+
+    Returns:
+        The exit code: 0 after a signal, 1 when the stack could not be kept up.
+    """
     started = time.monotonic()
     settings = settings or get_settings()
     model = prepare(settings)
-    children = build_children(settings, model)
+    supervisor = Supervisor(build_children(settings, model), dict(os.environ), policy)
 
     stop = threading.Event()
     reason: list[str] = []
@@ -185,43 +335,70 @@ def run_stack(settings: Settings | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    base_env = dict(os.environ)
-    for child in children:
-        child.start(base_env)
+    supervisor.start()
     parent = os.getppid()
-    ready = False
+    health = _HealthWatch(settings, started)
     exit_code = 0
     try:
         while not stop.wait(0.5):
-            dead = [c for c in children if c.exited() is not None]
-            if dead:
-                print(f"==> {dead[0].name} exited with {dead[0].exited()}; stopping", flush=True)
+            failure = supervisor.check()
+            if failure is not None:
+                reason.append(failure)
                 exit_code = 1
                 break
             if os.getppid() != parent:  # `make` itself was killed
                 reason.append("parent exited")
                 break
-            if not ready:
-                ready, detail = _healthz(settings)
-                if ready:
-                    elapsed = time.monotonic() - started
-                    print(
-                        f"==> ready in {elapsed:.0f} s: web chat "
-                        f"http://{settings.gateway_host}:{settings.gateway_port}/  "
-                        f"health {json.loads(detail).get('status')}  (Ctrl-C stops)",
-                        flush=True,
-                    )
-                elif time.monotonic() - started > READY_TIMEOUT_SECONDS:
-                    print(f"==> not healthy after {READY_TIMEOUT_SECONDS:.0f} s: {detail}")
-                    exit_code = 1
-                    break
+            if not health.watch(supervisor):
+                exit_code = 1
+                break
     finally:
         if reason:
-            print(f"==> {reason[0]}: stopping", flush=True)
-        for child in reversed(children):
-            child.terminate()
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for child in reversed(children):
-            child.wait_or_kill(deadline)
-        print("==> stopped", flush=True)
+            _say(f"{reason[0]}: stopping")
+        supervisor.stop()
+        _say("stopped")
     return exit_code
+
+
+class _HealthWatch:
+    """Reports when the stack first becomes healthy, and when it is again after a crash."""
+
+    PROBE_INTERVAL_SECONDS = 2.0
+
+    def __init__(self, settings: Settings, started: float) -> None:
+        self._settings = settings
+        self._started = started
+        self._ready = False
+        self._next_probe = 0.0
+
+    def watch(self, supervisor: Supervisor) -> bool:
+        """Probe `/healthz` when something is awaited; False if start-up took too long."""
+        now = time.monotonic()
+        if self._ready and supervisor.degraded_since is None:
+            return True
+        if now < self._next_probe:
+            return True
+        self._next_probe = now + (self.PROBE_INTERVAL_SECONDS if self._ready else 0.0)
+        healthy, detail = _healthz(self._settings)
+        if not self._ready:
+            if healthy:
+                supervisor.recovered()  # crashes during start-up are history
+            return self._first_ready(healthy, detail, now)
+        if healthy and supervisor.degraded_since is not None:
+            _say(f"healthy again {now - supervisor.degraded_since:.0f} s after the first crash")
+            supervisor.recovered()
+        return True
+
+    def _first_ready(self, healthy: bool, detail: str, now: float) -> bool:
+        settings = self._settings
+        if healthy:
+            self._ready = True
+            _say(
+                f"ready in {now - self._started:.0f} s: web chat "
+                f"http://{settings.gateway_host}:{settings.gateway_port}/  "
+                f"health {json.loads(detail).get('status')}  (Ctrl-C stops)"
+            )
+        elif now - self._started > READY_TIMEOUT_SECONDS:
+            _say(f"not healthy after {READY_TIMEOUT_SECONDS:.0f} s: {detail}")
+            return False
+        return True

@@ -2,8 +2,9 @@
 
 Every function here writes what the offer engine (`bot.policy.offers`) has
 already decided; none of them decides an amount or a term. Each one checks
-that the decision it is given lets the bot act, stamps the policy version on
-what it writes, and adds an audit entry. The caller owns the transaction
+that the decision it is given lets the bot act (an offer a person approved
+carries that person's authority instead), stamps the policy version on what
+it writes, and adds an audit entry. The caller owns the transaction
 (`async with session.begin()`), so a reply is only sent for what committed.
 """
 
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,10 +103,44 @@ def local_today(account: Account, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(ZoneInfo(account.time_zone)).date()
 
 
+async def lock_account(session: AsyncSession, account_id: int) -> None:
+    """Hold the account row's write lock until the caller's transaction ends.
+
+    Every transaction that decides on an account's state and then writes to
+    it (a promise, an offer, an agreement, a waiver, a person's approval)
+    takes it first, so two channels writing to one account at once run one
+    after the other and the second decides on what the first wrote (e.g. a
+    second promise sees the first as open). PostgreSQL: `SELECT … FOR
+    UPDATE`. SQLite: a no-op UPDATE, which begins the write transaction
+    (pysqlite defers BEGIN to the first write, so reads before it would be
+    outside any transaction) and serialises writers on the database lock.
+    Always account before offer, so two lockers cannot deadlock.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await session.execute(
+            text("UPDATE accounts SET id = id WHERE id = :id"), {"id": account_id}
+        )
+    else:
+        await session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+
+
 async def load_snapshot(
-    session: AsyncSession, account_id: int, today: date, *, complaint: bool = False
+    session: AsyncSession,
+    account_id: int,
+    today: date,
+    *,
+    complaint: bool = False,
+    lock: bool = False,
 ) -> AccountSnapshot:
-    """The engine's view of the account, read fresh inside the caller's transaction."""
+    """The engine's view of the account, read fresh inside the caller's transaction.
+
+    Args:
+        lock: Take the account's write lock first (`lock_account`): for a
+            transaction that will write what it decides on this snapshot.
+    """
+    if lock:
+        await lock_account(session, account_id)
     account = await _account(session, account_id)
     fees = (await session.scalars(select(Fee).where(Fee.account_id == account_id))).all()
     promises = (
@@ -278,7 +313,12 @@ async def _offer(session: AsyncSession, account_id: int, offer_id: int) -> Offer
 async def refuse_offer(
     session: AsyncSession, *, account_id: int, offer_id: int, actor: str = BOT
 ) -> Offer:
-    """The cardholder turned a proposed offer down (or countered it)."""
+    """The cardholder turned a proposed offer down (or countered it), or one a person approved.
+
+    An approved offer keeps who approved it and when (`decided_by`,
+    `decided_at`); the audit entry records the refusal and the approver.
+    Offers in any other state are left as they are.
+    """
     offer = await _offer(session, account_id, offer_id)
     if offer.status is OfferStatus.PROPOSED:
         offer.status = OfferStatus.REFUSED
@@ -293,6 +333,42 @@ async def refuse_offer(
             details={"account_id": account_id, "kind": offer.kind.value},
             policy_version=offer.policy_version,
         )
+    elif offer.status is OfferStatus.APPROVED:
+        offer.status = OfferStatus.REFUSED
+        audit.record(
+            session,
+            actor=actor,
+            action="offer_refused",
+            entity_type="offer",
+            entity_id=offer.id,
+            details={"account_id": account_id, "kind": offer.kind.value, **_approval(offer)},
+            policy_version=offer.policy_version,
+        )
+    return offer
+
+
+def _approval(offer: Offer) -> dict[str, Any]:
+    """Who approved an offer a person decided, and when, for the audit trail."""
+    return {
+        "approved_by": offer.decided_by,
+        "approved_at": offer.decided_at.isoformat() if offer.decided_at else None,
+        "authority_required": offer.authority_required.value,
+    }
+
+
+async def approved_awaiting_consent(session: AsyncSession, conversation_id: str) -> Offer | None:
+    """The latest offer a person approved in this conversation that has no agreement yet."""
+    agreed = select(Agreement.id).where(Agreement.offer_id == Offer.id).exists()
+    offer: Offer | None = await session.scalar(
+        select(Offer)
+        .where(
+            Offer.conversation_id == conversation_id,
+            Offer.status == OfferStatus.APPROVED,
+            ~agreed,
+        )
+        .order_by(func.coalesce(Offer.decided_at, Offer.created_at).desc(), Offer.id.desc())
+        .limit(1)
+    )
     return offer
 
 
@@ -307,29 +383,44 @@ async def accept_offer(
     *,
     account_id: int,
     offer_id: int,
-    decision: Decision,
+    decision: Decision | None,
     consent_text: str,
     conversation_id: str | None,
     actor: str = BOT,
 ) -> RecordedAgreement:
-    """Turn a proposed offer into an agreement, exactly once per offer.
+    """Turn a proposed or approved offer into an agreement, exactly once per offer.
 
-    `decision` is the engine's verdict on the offer's terms re-evaluated now
-    (so a policy change or a new flag between the proposal and the "I agree"
-    is honoured). A repeated consent returns the first agreement.
+    For an offer the bot proposed, `decision` is the engine's verdict on its
+    terms re-evaluated now (so a policy change or a new flag between the
+    proposal and the "I agree" is honoured), and it must let the bot agree.
+    An offer a person APPROVED carries that person's authority: no decision
+    is needed (None), its terms are the ones approved, it keeps who approved
+    it and when (`decided_by`, `decided_at`), and the audit entry names the
+    approver. Either way the offer must belong to `account_id`, and a
+    repeated consent returns the first agreement.
 
     Raises:
         OfferNotFound, OfferNotOpen, NotAuthorised.
+        ValueError: a proposed offer without a decision (a programming error).
     """
+    # First, before any read: one writer per account, and on SQLite the write
+    # transaction begins here. Otherwise pysqlite (which defers BEGIN to the
+    # first write) would let the savepoint below start the transaction and its
+    # RELEASE commit the agreement alone, before the offer and audit rows.
+    await lock_account(session, account_id)
     existing = await session.scalar(select(Agreement).where(Agreement.offer_id == offer_id))
     if existing is not None:
         if existing.account_id != account_id:
             raise OfferNotFound(offer_id)
         return RecordedAgreement(existing, created=False)
     offer = await _offer(session, account_id, offer_id)
-    if offer.status is not OfferStatus.PROPOSED:
+    approved = offer.status is OfferStatus.APPROVED
+    if offer.status is not OfferStatus.PROPOSED and not approved:
         raise OfferNotOpen(offer_id)
-    _require_bot(decision)
+    if not approved:
+        if decision is None:
+            raise ValueError("a proposed offer is accepted on the engine's decision")
+        _require_bot(decision)
     channel = await _channel(session, conversation_id)
     now = utcnow()
     agreement = Agreement(
@@ -351,8 +442,9 @@ async def accept_offer(
             raise
         return RecordedAgreement(again, created=False)
     offer.status = OfferStatus.ACCEPTED
-    offer.decided_at = now
-    offer.decided_by = actor
+    if not approved:  # an approved offer keeps its approver's decision
+        offer.decided_at = now
+        offer.decided_by = actor
     if offer.hardship_case_id is not None:
         case = await session.get(HardshipCase, offer.hardship_case_id)
         if case is not None:
@@ -371,6 +463,7 @@ async def accept_offer(
             "channel": channel.value,
             "consent_text": consent_text,
             "terms": offer.terms,
+            **(_approval(offer) if approved else {}),
         },
         policy_version=offer.policy_version,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Conversation
+from bot.db.models import Conversation, Handoff
 from bot.db.types import utcnow
 from bot.domain.enums import Channel, ConversationOwner, Language
 from bot.services import audit
@@ -48,13 +49,27 @@ async def request_handoff(
     priority, so a later distress signal is never lost behind a routine reason.
     """
     conversation = await get_or_create(session, conversation_id)
-    if conversation.owner in (ConversationOwner.BOT, ConversationOwner.CLOSED):
-        conversation.owner = ConversationOwner.WAITING
+    handoff = await open_handoff(session, conversation_id)
+    if conversation.owner in (ConversationOwner.BOT, ConversationOwner.CLOSED) or handoff is None:
+        if conversation.owner in (ConversationOwner.BOT, ConversationOwner.CLOSED):
+            conversation.owner = ConversationOwner.WAITING
         conversation.handoff_reason = reason
         conversation.priority = priority
+        if handoff is None:
+            session.add(
+                Handoff(
+                    conversation_id=conversation_id,
+                    reason=reason,
+                    priority=priority,
+                    requested_by=actor,
+                    requested_at=utcnow(),
+                )
+            )
     elif priority > conversation.priority:
         conversation.priority = priority
         conversation.handoff_reason = reason
+        handoff.priority = priority
+        handoff.reason = reason
     conversation.last_activity_at = utcnow()
     audit.record(
         session,
@@ -65,3 +80,14 @@ async def request_handoff(
         details={"reason": reason, "priority": priority},
     )
     return conversation
+
+
+async def open_handoff(session: AsyncSession, conversation_id: str) -> Handoff | None:
+    """The conversation's current stay with people (not yet ended), if any."""
+    handoff: Handoff | None = await session.scalar(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.ended_at.is_(None))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    )
+    return handoff

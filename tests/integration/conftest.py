@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -13,6 +14,15 @@ from sqlalchemy.pool import NullPool
 from actions import deps
 from bot.db.engine import make_async_engine, make_async_sessionmaker
 from bot.settings import Settings
+from tests.conftest import DatabaseFactory
+from tests.integration.twilio_support import (
+    ClientFactory,
+    Harness,
+    restore,
+    running_harness,
+    seed_database,
+    snapshot_consents,
+)
 from tests.support import SECRET
 
 
@@ -49,3 +59,31 @@ async def own_sessions(fresh_seeded_url: str) -> AsyncIterator[async_sessionmake
 @pytest.fixture
 def conversation_id(request: pytest.FixtureRequest) -> str:
     return f"test-{request.node.name}"[:120]
+
+
+# --- the gateway with Twilio: one personas-only database per test module ----------
+
+
+@pytest.fixture(scope="module")
+def twilio_db(database_factory: DatabaseFactory) -> str:
+    """A database with the eight personas only, shared by a module's tests."""
+    return seed_database(database_factory)
+
+
+@pytest.fixture(scope="module")
+def seeded_consents(twilio_db: str) -> list[dict[str, Any]]:
+    return snapshot_consents(twilio_db)
+
+
+@pytest.fixture
+def clean_db(twilio_db: str, seeded_consents: list[dict[str, Any]]) -> Iterator[str]:
+    """`twilio_db`, restored after the test (messages, conversations, consents)."""
+    yield twilio_db
+    restore(twilio_db, seeded_consents)
+
+
+@pytest.fixture
+async def bot(aiohttp_client: ClientFactory, clean_db: str) -> AsyncIterator[Harness]:
+    """The gateway on `clean_db`, with a fake Rasa and a fake Twilio REST API."""
+    async with running_harness(aiohttp_client, clean_db) as harness:
+        yield harness

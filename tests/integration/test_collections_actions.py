@@ -408,6 +408,11 @@ async def test_p3_hardship_plan_within_12_months_is_agreed_on_explicit_consent(
                              "hs_answer", "yes", text="I agree", intent="affirm",
                              slots=form)  # fmt: skip
     assert agreed["hs_answer"] == "agreed"
+    # Pressing the offer's "I agree" button sends its payload: consent too, recorded by label.
+    pressed = await _validate(ValidateHardshipForm(), "hardship_form", conversation_id,
+                              "hs_answer", "yes", text="/affirm", intent="affirm",
+                              slots=form)  # fmt: skip
+    assert (pressed["hs_answer"], pressed["hs_consent"]) == ("agreed", "I agree [/affirm]")
 
     done = {**form, "hs_answer": "agreed", "hs_consent": "I agree"}
     dispatcher, _ = await _run(ActionHardshipSubmit(), conversation_id, slots=done)

@@ -5,20 +5,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Account, Agreement, Conversation, Payment, PromiseToPay
+from bot.db.models import Account, Agreement, AuditLog, Conversation, Payment, PromiseToPay
 from bot.domain.enums import Channel, ConversationOwner, OfferStatus, PromiseStatus
 from bot.policy import load_policy
 from bot.policy.offers import SettlementRequest, evaluate
 from bot.services.collections import (
     NotAuthorised,
+    OfferNotFound,
+    OfferNotOpen,
     accept_offer,
+    approved_awaiting_consent,
     load_snapshot,
     local_today,
     mark_broken_promises,
     record_offer,
+    request_agent_review,
 )
 from bot.settings import PROJECT_ROOT
 from tests.support import account_id_of, add_conversation
@@ -142,3 +147,82 @@ async def test_nothing_is_recorded_beyond_the_bots_authority(own_sessions: Maker
             pass
         else:  # pragma: no cover - the assertion below explains
             raise AssertionError("an agent-only settlement was accepted by the bot")
+
+
+async def test_an_offer_a_person_approved_is_agreed_exactly_once_for_its_account(
+    own_sessions: Maker,
+) -> None:
+    p6 = await account_id_of(own_sessions, "P6")
+    p5 = await account_id_of(own_sessions, "P5")
+    await add_conversation(own_sessions, "approved-p6")
+    async with own_sessions() as session, session.begin():
+        account = await session.get(Account, p6)
+        assert account is not None
+        today = local_today(account)
+        snapshot = await load_snapshot(session, p6, today)
+        request = SettlementRequest(pay_by=today + timedelta(days=10), pct=Decimal(55))
+        decision = evaluate(POLICY, snapshot, request, today)
+        assert not decision.bot_may_agree  # an agent's to approve
+        offer = await request_agent_review(
+            session, account_id=p6, conversation_id="approved-p6", decision=decision,
+            summary="settlement at 55%",
+        )  # fmt: skip
+        assert await approved_awaiting_consent(session, "approved-p6") is None  # still pending
+        with pytest.raises(OfferNotOpen):
+            await accept_offer(
+                session, account_id=p6, offer_id=offer.id, decision=None,
+                consent_text="terms\n> 同意", conversation_id="approved-p6",
+            )  # fmt: skip
+        offer.status = OfferStatus.APPROVED  # the agent desk
+        offer.decided_by = "agent:bob"
+        offer.decided_at = datetime.now(timezone.utc)
+        assert await approved_awaiting_consent(session, "approved-p6") is offer
+        assert await approved_awaiting_consent(session, "another-conversation") is None
+        with pytest.raises(OfferNotFound):  # not the verified account's offer
+            await accept_offer(
+                session, account_id=p5, offer_id=offer.id, decision=None,
+                consent_text="terms\n> 同意", conversation_id="approved-p6",
+            )  # fmt: skip
+        first = await accept_offer(
+            session, account_id=p6, offer_id=offer.id, decision=decision,
+            consent_text="terms\n> 同意", conversation_id="approved-p6",
+        )  # fmt: skip
+        again = await accept_offer(
+            session, account_id=p6, offer_id=offer.id, decision=None,
+            consent_text="terms\n> 同意", conversation_id="approved-p6",
+        )  # fmt: skip
+        assert first.created and not again.created
+        assert first.agreement.id == again.agreement.id
+        assert offer.status is OfferStatus.ACCEPTED
+        assert offer.decided_by == "agent:bob"
+        assert await approved_awaiting_consent(session, "approved-p6") is None
+    async with own_sessions() as session:
+        entry = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "agreement_recorded")
+        )
+        assert entry is not None
+        assert entry.details["approved_by"] == "agent:bob"
+        assert entry.details["approved_at"]
+        assert entry.details["authority_required"] == "agent"
+
+
+async def test_a_proposed_offer_still_needs_the_engines_decision(own_sessions: Maker) -> None:
+    p6 = await account_id_of(own_sessions, "P6")
+    async with own_sessions() as session, session.begin():
+        account = await session.get(Account, p6)
+        assert account is not None
+        today = local_today(account)
+        snapshot = await load_snapshot(session, p6, today)
+        decision = evaluate(
+            POLICY, snapshot, SettlementRequest(pay_by=today, pct=Decimal(70)), today
+        )
+        offer = await record_offer(
+            session, account_id=p6, decision=decision, status=OfferStatus.PROPOSED,
+            conversation_id=None,
+        )  # fmt: skip
+        with pytest.raises(ValueError, match="decision"):
+            await accept_offer(
+                session, account_id=p6, offer_id=offer.id, decision=None,
+                consent_text="terms\n> 同意", conversation_id=None,
+            )  # fmt: skip
+        assert offer.status is OfferStatus.PROPOSED

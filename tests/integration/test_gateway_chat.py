@@ -62,6 +62,7 @@ def start_gateway(
     async def start(**options: Any) -> Client:
         settings = Settings(
             _env_file=None,
+            redis_url=None,
             database_url=database_url,
             rasa_url=AnyHttpUrl(rasa_server.url),
             rasa_token=SecretStr(RASA_TOKEN),
@@ -238,6 +239,60 @@ BAD_BODIES = [
     pytest.param(["web-1", "hi"], "must be a JSON object", id="array"),
     pytest.param("hello", "must be a JSON object", id="string"),
 ]
+
+
+async def test_a_message_sent_again_with_its_id_is_answered_once(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await chat(gateway, "web-again", "what is my balance", client_message_id="m-000001")
+    again = await chat(gateway, "web-again", "what is my balance", client_message_id="m-000001")
+
+    assert (
+        again["messages"]
+        == first["messages"]
+        == [
+            {
+                "text": "You said: what is my balance",
+                "buttons": [{"title": "Yes", "payload": "/affirm"}],
+            }
+        ]
+    )
+    assert rasa.messages("web-again") == ["what is my balance"]
+    assert len(await inbox_rows(sessions, "web-again")) == 1
+    # A new id is a new message, even with the same words.
+    await chat(gateway, "web-again", "what is my balance", client_message_id="m-000002")
+    assert rasa.messages("web-again") == ["what is my balance"] * 2
+
+
+async def test_a_client_message_id_is_scoped_to_its_conversation(
+    gateway: Client, rasa: FakeRasa
+) -> None:
+    await chat(gateway, "web-owner", "my secret question", client_message_id="shared-id-1")
+    other = await chat(gateway, "web-guesser", "hello there", client_message_id="shared-id-1")
+
+    assert other["messages"][0]["text"] == "You said: hello there"
+    assert rasa.messages("web-guesser") == ["hello there"]
+
+
+async def test_a_chinese_message_sent_again_is_answered_once_in_chinese(
+    gateway: Client, rasa: FakeRasa
+) -> None:
+    first = await chat(gateway, "web-again-zh", "我还欠多少钱", client_message_id="zh-00000001")
+    again = await chat(gateway, "web-again-zh", "我还欠多少钱", client_message_id="zh-00000001")
+
+    assert again["messages"] == first["messages"]
+    assert again["messages"][0]["text"] == "收到:我还欠多少钱"
+    assert rasa.messages("web-again-zh") == ["我还欠多少钱"]
+
+
+@pytest.mark.parametrize("bad_id", ["short", "has space 123", "x" * 65, 12345678])
+async def test_a_malformed_client_message_id_is_400(gateway: Client, bad_id: object) -> None:
+    response = await gateway.post(
+        "/api/chat",
+        json={"conversation_id": "web-bad-id", "text": "hi", "client_message_id": bad_id},
+    )
+    assert response.status == 400
+    assert "client_message_id" in (await response.json())["error"]
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_BODIES)
@@ -563,36 +618,62 @@ async def test_messages_endpoint_validates_its_input(gateway: Client) -> None:
 # --- handed off ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("owner", "text", "expected"),
-    [
-        (ConversationOwner.AGENT, "are you still there?", "You're waiting for a member"),
-        (ConversationOwner.WAITING, "还在吗", "您正在等待我们的客服人员"),
-    ],
-)
-async def test_conversation_owned_by_a_person_does_not_reach_rasa(
-    gateway: Client,
-    rasa: FakeRasa,
-    sessions: async_sessionmaker[AsyncSession],
-    owner: ConversationOwner,
-    text: str,
-    expected: str,
+async def _owned_by(
+    sessions: async_sessionmaker[AsyncSession], cid: str, owner: ConversationOwner
 ) -> None:
     async with sessions() as session:
-        session.add(
-            Conversation(id="web-agent", channel=Channel.WEB, language=Language.EN, owner=owner)
-        )
+        session.add(Conversation(id=cid, channel=Channel.WEB, language=Language.EN, owner=owner))
         await session.commit()
 
-    body = await chat(gateway, "web-agent", text)
+
+async def test_a_waiting_cardholder_is_told_once_and_rasa_only_logs_the_message(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _owned_by(sessions, "web-waiting", ConversationOwner.WAITING)
+
+    first = await chat(gateway, "web-waiting", "还在吗")
+    second = await chat(gateway, "web-waiting", "有人吗")
+
+    assert first["handed_off"] is True and second["handed_off"] is True
+    [message] = first["messages"]
+    assert message["text"].startswith("您正在等待我们的客服人员")
+    assert second["messages"] == []  # not the same notice after every message
+    # Paused, then logged: the tracker has the whole transcript, the bot says nothing.
+    assert [(kind, value) for kind, _, value in rasa.events] == [
+        ("pause", ""),
+        ("message", "还在吗"),
+        ("pause", ""),
+        ("message", "有人吗"),
+    ]
+    rows = await inbox_rows(sessions, "web-waiting")
+    assert [(r.status, r.attempts) for r in rows] == [(InboxStatus.PROCESSED, 0)] * 2
+
+
+async def test_a_message_to_an_agent_goes_to_the_agent_not_the_bot(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _owned_by(sessions, "web-agent", ConversationOwner.AGENT)
+
+    body = await chat(gateway, "web-agent", "are you still there?")
+
+    assert body == {"conversation_id": "web-agent", "messages": [], "handed_off": True}
+    assert rasa.messages("web-agent") == ["are you still there?"]
+    assert "web-agent" in rasa.paused
+    [row] = await inbox_rows(sessions, "web-agent")
+    assert (row.status, row.text) == (InboxStatus.PROCESSED, "are you still there?")
+
+
+async def test_a_person_gets_the_message_even_when_rasa_is_down(
+    gateway: Client, rasa: FakeRasa, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _owned_by(sessions, "web-agent-down", ConversationOwner.AGENT)
+    rasa.mode = "error"
+
+    body = await chat(gateway, "web-agent-down", "hello?")
 
     assert body["handed_off"] is True
-    [message] = body["messages"]
-    assert message["text"].startswith(expected)
-    assert message["buttons"] == []
-    assert rasa.events == []
-    [row] = await inbox_rows(sessions, "web-agent")
-    assert (row.status, row.attempts, row.text) == (InboxStatus.PROCESSED, 0, text)
+    [row] = await inbox_rows(sessions, "web-agent-down")
+    assert row.status is InboxStatus.PROCESSED
 
 
 async def test_a_closed_conversation_reopens_with_the_bot(
@@ -634,7 +715,10 @@ async def test_handoff_by_an_action_during_the_turn_is_reported(
     assert body["messages"][0]["text"] == "You said: let me talk to a person"
     next_turn = await chat(gateway, "web-handoff", "hello?")
     assert next_turn["handed_off"] is True
-    assert rasa.messages() == ["hello there", "let me talk to a person"]
+    assert next_turn["messages"][0]["text"].startswith("You're waiting for a member")
+    # Only logged now: Rasa's tracker is paused before the message reaches it.
+    assert rasa.messages() == ["hello there", "let me talk to a person", "hello?"]
+    assert "web-handoff" in rasa.paused
 
 
 # --- unexpected failures ----------------------------------------------------------
@@ -657,7 +741,7 @@ async def test_an_unexpected_error_on_the_chat_api_is_503_json_not_500(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    settings = Settings(_env_file=None, database_url=database_url)
+    settings = Settings(_env_file=None, redis_url=None, database_url=database_url)
     async with aiohttp.ClientSession() as http:
         rasa = ExplodingRasa(http, "http://127.0.0.1:9", SecretStr(""), 1.0)
         app = create_app(settings, session_factory=sessions, rasa=rasa)

@@ -58,6 +58,7 @@ def start_gateway(
     ) -> Client:
         settings = Settings(
             _env_file=None,
+            redis_url=None,
             database_url=database_url,
             rasa_url=AnyHttpUrl(stack.rasa_server.url),
             rasa_token=SecretStr(RASA_TOKEN),

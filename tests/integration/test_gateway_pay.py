@@ -29,6 +29,7 @@ async def client(aiohttp_client: AiohttpClient, seeded_url: str) -> AsyncIterato
     sessions = make_async_sessionmaker(engine)
     settings = Settings(
         _env_file=None,
+        redis_url=None,
         database_url=seeded_url,
         session_secret=SecretStr(SECRET),
         rasa_url=AnyHttpUrl(f"http://127.0.0.1:{unused_port()}"),

@@ -127,8 +127,8 @@ async def rig(database_factory: DatabaseFactory) -> AsyncIterator[Rig]:
     )
     try:
         sessions = make_async_sessionmaker(engine)
-        outbound = Outbound(sessions, rest)
         clock = Clock(NOON_CHICAGO)
+        outbound = Outbound(sessions, rest, clock=clock)
         scheduler = ReminderScheduler(
             sessions,
             outbound,

@@ -6,9 +6,6 @@ the account's Basic auth and records every form it is sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
 import pytest
 from aiohttp.test_utils import unused_port
 from pydantic import AnyHttpUrl
@@ -17,44 +14,18 @@ from bot.channels.outbound import OUTBOUND, Delivery
 from bot.channels.sms_format import MAX_SEGMENTS, segment_count
 from bot.db.models import Consent, ContactLog
 from bot.domain.enums import Channel, ConsentStatus, ContactDirection, ContactOutcome
-from tests.conftest import DatabaseFactory
 from tests.integration.twilio_support import (
     DAVID,
     EMILY,
     STRANGER,
     ClientFactory,
     Harness,
-    restore,
     rows,
     running_harness,
-    seed_database,
-    snapshot_consents,
 )
 from tests.twilio_fake import ACCOUNT_SID, FROM_NUMBER, PUBLIC_BASE_URL, Refusal
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:twilio\\..*")
-
-
-@pytest.fixture(scope="module")
-def twilio_db(database_factory: DatabaseFactory) -> str:
-    return seed_database(database_factory)
-
-
-@pytest.fixture(scope="module")
-def seeded_consents(twilio_db: str) -> list[dict[str, Any]]:
-    return snapshot_consents(twilio_db)
-
-
-@pytest.fixture
-def clean_db(twilio_db: str, seeded_consents: list[dict[str, Any]]) -> Iterator[str]:
-    yield twilio_db
-    restore(twilio_db, seeded_consents)
-
-
-@pytest.fixture
-async def bot(aiohttp_client: ClientFactory, clean_db: str) -> AsyncIterator[Harness]:
-    async with running_harness(aiohttp_client, clean_db) as harness:
-        yield harness
 
 
 async def status(bot: Harness, **params: str) -> int:

@@ -6,9 +6,6 @@ fakes on loopback, so every request is real HTTP.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
@@ -31,7 +28,6 @@ from bot.domain.enums import (
     Language,
 )
 from bot.gateway.app import RETRY_WORKER
-from tests.conftest import DatabaseFactory
 from tests.integration.twilio_support import (
     CHINESE_STRANGER,
     DAVID,
@@ -43,11 +39,8 @@ from tests.integration.twilio_support import (
     Harness,
     conversation,
     messages_of,
-    restore,
     rows,
     running_harness,
-    seed_database,
-    snapshot_consents,
 )
 from tests.twilio_fake import ACCOUNT_SID, FROM_NUMBER, PUBLIC_BASE_URL, sign
 
@@ -56,28 +49,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:twilio\\..*"
 
 STOPPED_EN = "Harbor Bank: You're unsubscribed and will get no more text messages from us."
 STOPPED_ZH = "港湾银行：您已成功退订，我们将不再向您发送短信。"
-
-
-@pytest.fixture(scope="module")
-def twilio_db(database_factory: DatabaseFactory) -> str:
-    return seed_database(database_factory)
-
-
-@pytest.fixture(scope="module")
-def seeded_consents(twilio_db: str) -> list[dict[str, Any]]:
-    return snapshot_consents(twilio_db)
-
-
-@pytest.fixture
-def clean_db(twilio_db: str, seeded_consents: list[dict[str, Any]]) -> Iterator[str]:
-    yield twilio_db
-    restore(twilio_db, seeded_consents)
-
-
-@pytest.fixture
-async def bot(aiohttp_client: ClientFactory, clean_db: str) -> AsyncIterator[Harness]:
-    async with running_harness(aiohttp_client, clean_db) as harness:
-        yield harness
 
 
 async def sms_consent(bot: Harness, phone: str) -> ConsentStatus | None:
@@ -502,19 +473,38 @@ async def test_a_late_answer_is_texted_through_the_rest_api(bot: Harness) -> Non
     )
 
 
-async def test_a_conversation_with_a_person_gets_the_waiting_notice(bot: Harness) -> None:
-    await bot.sms("hello there")
+async def _owned_by(bot: Harness, owner: ConversationOwner) -> None:
     async with bot.sessions() as session:
         found = await session.get(Conversation, "sms:14155550101")
         assert found is not None
-        found.owner = ConversationOwner.AGENT
+        found.owner = owner
         await session.commit()
 
+
+async def test_a_text_while_waiting_for_a_person_gets_the_waiting_notice_once(
+    bot: Harness,
+) -> None:
+    await bot.sms("hello there")
+    await _owned_by(bot, ConversationOwner.WAITING)
+
     [reply] = await bot.sms("are you there?")
+    again = await bot.sms("hello??")
+
     assert reply.startswith("You're waiting for a member of our team")
-    assert bot.rasa.messages() == ["hello there"]
+    assert again == []  # an empty <Response/>: no second notice
+    # Rasa's tracker is paused and only logs the texts (a whole transcript).
+    assert bot.rasa.messages() == ["hello there", "are you there?", "hello??"]
+    assert "sms:14155550101" in bot.rasa.paused
     outbox = await rows(bot.sessions, OutboxMessage)
     assert outbox[-1].author == "system"
+
+
+async def test_a_text_to_an_agent_is_left_to_the_agent(bot: Harness) -> None:
+    await bot.sms("hello there")
+    await _owned_by(bot, ConversationOwner.AGENT)
+
+    assert await bot.sms("are you there?") == []
+    assert bot.rasa.messages() == ["hello there", "are you there?"]
 
 
 # --- a reply to a reminder --------------------------------------------------------------

@@ -7,7 +7,6 @@ posting `SpeechResult` or `Digits`; Rasa and Twilio's REST API are fakes.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from bot.domain.enums import (
     Language,
 )
 from bot.gateway.twilio_voice import VOICE_CHANNEL
-from tests.conftest import DatabaseFactory
 from tests.integration.twilio_support import (
     CHINESE_STRANGER,
     DAVID,
@@ -31,12 +29,9 @@ from tests.integration.twilio_support import (
     ClientFactory,
     Harness,
     conversation,
-    restore,
     rows,
     running_harness,
     said,
-    seed_database,
-    snapshot_consents,
     twiml,
 )
 from tests.twilio_fake import ACCOUNT_SID, FROM_NUMBER, PUBLIC_BASE_URL, sign
@@ -45,28 +40,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:twilio\\..*"
 
 CALL = "CA" + "0" * 32
 PAY_LINK = "https://bot.example.com/pay/eyJhIjoxfQ.c2ln"
-
-
-@pytest.fixture(scope="module")
-def twilio_db(database_factory: DatabaseFactory) -> str:
-    return seed_database(database_factory)
-
-
-@pytest.fixture(scope="module")
-def seeded_consents(twilio_db: str) -> list[dict[str, Any]]:
-    return snapshot_consents(twilio_db)
-
-
-@pytest.fixture
-def clean_db(twilio_db: str, seeded_consents: list[dict[str, Any]]) -> Iterator[str]:
-    yield twilio_db
-    restore(twilio_db, seeded_consents)
-
-
-@pytest.fixture
-async def bot(aiohttp_client: ClientFactory, clean_db: str) -> AsyncIterator[Harness]:
-    async with running_harness(aiohttp_client, clean_db) as harness:
-        yield harness
 
 
 def gather_of(element: ET.Element) -> ET.Element:
@@ -305,7 +278,9 @@ async def test_a_call_a_person_already_owns_is_transferred_without_chat_wording(
 
     assert said(transfer) == "Please hold while I connect you with a member of our team."
     assert transfer.find("Enqueue") is not None
-    assert bot.rasa.messages() == ["/greet"]
+    # Logged on the paused tracker (the transcript stays whole), never answered.
+    assert bot.rasa.messages() == ["/greet", "hello?"]
+    assert "voice:" + CALL in bot.rasa.paused
 
 
 async def test_when_the_assistant_is_down_the_caller_goes_to_a_person(bot: Harness) -> None:

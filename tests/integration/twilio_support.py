@@ -29,6 +29,7 @@ from bot.db.models import (
     Consent,
     ContactLog,
     Conversation,
+    Handoff,
     InboxMessage,
     OutboxMessage,
 )
@@ -58,7 +59,7 @@ STRANGER = "+12025550199"  # nobody's number
 CHINESE_STRANGER = "+8613600000000"
 
 # What a test may change; restored after each one, children first.
-_MUTABLE = (OutboxMessage, InboxMessage, ContactLog, AuditLog, Consent, Conversation)
+_MUTABLE = (OutboxMessage, InboxMessage, ContactLog, AuditLog, Consent, Handoff, Conversation)
 
 
 def seed_database(factory: DatabaseFactory) -> str:
@@ -200,6 +201,8 @@ async def running_harness(
     try:
         values: dict[str, Any] = {
             "database_url": url,
+            # Not CI's REDIS_URL: shared rate-limit counters would carry over between tests.
+            "redis_url": None,
             "rasa_url": AnyHttpUrl(rasa_server.url),
             "rasa_token": SecretStr(RASA_TOKEN),
             "rasa_timeout_seconds": 1.0,
@@ -211,13 +214,19 @@ async def running_harness(
             "twilio_api_base": AnyHttpUrl(api_server.url),
             "twilio_timeout_seconds": 2.0,
         }
+        options = {
+            key: overrides.pop(key)
+            for key in list(overrides)
+            if key in GatewayOptions.__dataclass_fields__
+        }
+        options.setdefault("retry_interval_seconds", 3600.0)
         values.update(overrides)
         settings = Settings(_env_file=None, **values)
         sessions = make_async_sessionmaker(engine)
         app = create_app(
             settings,
             session_factory=sessions,
-            options=GatewayOptions(retry_interval_seconds=3600.0),
+            options=GatewayOptions(**options),
         )
         client = await aiohttp_client(app)
         yield Harness(client, api, rasa, sessions, settings)

@@ -33,11 +33,21 @@ def test_production_uses_postgres_with_psycopg2_and_redis_locks() -> None:
     assert env["TRACKER_STORE_DIALECT"] == "postgresql"
     assert env["TRACKER_STORE_URL"] == "postgresql+psycopg2://bot:s3cret@db.internal:5433/cardbot"
     assert env["TRACKER_STORE_DB"] == "cardbot"
+    # Bounded, so several Rasa servers fit in PostgreSQL's connection limit.
+    assert (env["SQL_POOL_SIZE"], env["SQL_MAX_OVERFLOW"]) == ("5", "10")
     assert env["LOCK_STORE_TYPE"] == "redis"
     assert env["LOCK_STORE_HOST"] == "cache.internal"
     assert env["LOCK_STORE_PORT"] == "6380"
     assert env["LOCK_STORE_DB"] == "2"
     assert env["LOCK_STORE_PASSWORD"] == "pw"
+    # A Rasa server killed mid-turn frees its conversations in 20 s, not Rasa's 60.
+    assert env["TICKET_LOCK_LIFETIME"] == "20"
+
+
+def test_the_lock_lifetime_outlasts_the_gateways_wait() -> None:
+    env = rasa_server_env(_settings(redis_url="redis://r:6379/0", rasa_timeout_seconds=25.0))
+    assert env["TICKET_LOCK_LIFETIME"] == "50"
+    assert "TICKET_LOCK_LIFETIME" not in rasa_server_env(_settings())
 
 
 def test_every_variable_endpoints_yml_names_is_provided() -> None:

@@ -14,6 +14,9 @@
   var POLL_PENDING_MS = 3000;
   var POLL_HANDED_OFF_MS = 5000;
   var REQUEST_TIMEOUT_MS = 25000;
+  // A message the server may not have received is sent again by itself, with
+  // the same id (the server answers a repeat without a second turn).
+  var RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
   var TRANSCRIPT_LIMIT = 200;
   var KEYS = {
     id: "harbor.chat.conversation",
@@ -143,12 +146,16 @@
   // The transcript stays in this tab only: a shared phone should not keep it.
   var session = store("sessionStorage");
 
-  function newConversationId() {
-    var bytes = new Uint8Array(16);
+  function randomHex(size) {
+    var bytes = new Uint8Array(size);
     window.crypto.getRandomValues(bytes);
     var hex = "";
     for (var i = 0; i < bytes.length; i++) hex += ("0" + bytes[i].toString(16)).slice(-2);
-    return "web-" + hex;
+    return hex;
+  }
+
+  function newConversationId() {
+    return "web-" + randomHex(16);
   }
 
   function initialLanguage() {
@@ -509,18 +516,39 @@
     scrollToEnd();
   }
 
-  function deliver(li, text) {
-    li.classList.add("msg--sending");
-    setTyping(true);
+  function wait(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  /* POST one message; network failures and 5xx answers are tried again with
+   * the same client_message_id, so the server never takes it twice. */
+  function post(body, attempt) {
     return request("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({
-        conversation_id: state.conversationId,
-        text: text,
-        language: state.lang,
-      }),
-    })
+      body: JSON.stringify(body),
+    }).then(
+      function (response) {
+        if (response.status < 500 || attempt >= RETRY_DELAYS_MS.length) return response;
+        return wait(RETRY_DELAYS_MS[attempt]).then(function () { return post(body, attempt + 1); });
+      },
+      function (error) {
+        if (attempt >= RETRY_DELAYS_MS.length || navigator.onLine === false) throw error;
+        return wait(RETRY_DELAYS_MS[attempt]).then(function () { return post(body, attempt + 1); });
+      }
+    );
+  }
+
+  function deliver(li, text) {
+    li.classList.add("msg--sending");
+    setTyping(true);
+    if (!li.dataset.clientMessageId) li.dataset.clientMessageId = randomHex(12);
+    return post({
+      conversation_id: state.conversationId,
+      text: text,
+      language: state.lang,
+      client_message_id: li.dataset.clientMessageId,
+    }, 0)
       .then(function (response) {
         return response
           .json()

@@ -1,0 +1,1 @@
+"""The agent desk: the queue, taking and handing back conversations, supervision."""
