@@ -209,8 +209,8 @@ def start_project_stack(
             "--model",
             str(model),
             "--enable-api",
-            "--auth-token",
-            token,
+            # One argument: a token may start with "-" (token_urlsafe).
+            f"--auth-token={token}",
             "--interface",
             "127.0.0.1",
             "--port",
