@@ -134,6 +134,62 @@ def planner_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _peak_throughput(results: dict[str, Any], setup: str) -> float | None:
+    rows = results.get("chat", {}).get(setup)
+    if not isinstance(rows, list) or not rows:
+        return None
+    return max(float(row["throughput_per_s"]) for row in rows)
+
+
+def _at(results: dict[str, Any], setup: str, concurrency: int) -> dict[str, Any] | None:
+    for row in results.get("chat", {}).get(setup) or []:
+        if isinstance(row, dict) and row.get("concurrency") == concurrency:
+            return row
+    return None
+
+
+def aims(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 9's aims, each with what this run measured and whether it was met.
+
+    `met` is None when a figure the aim needs was not measured.
+    """
+    stack_10, floor_10 = _at(results, "stack", 10), _at(results, "floor", 10)
+    p95_ratio = (
+        stack_10["p95_ms"] / floor_10["p95_ms"]
+        if stack_10 and floor_10 and floor_10["p95_ms"]
+        else None
+    )
+    two, floor_peak = _peak_throughput(results, "stack_2rasa"), _peak_throughput(results, "floor")
+    two_ratio = two / floor_peak if two is not None and floor_peak else None
+    voice = results.get("voice")
+    voice_p95 = voice["p95_ms"] if isinstance(voice, dict) else None
+    seconds = results.get("training", {}).get("seconds")
+    training = seconds if isinstance(seconds, (int, float)) else None
+
+    def aim(name: str, target: str, value: float | None, shown: str, ok: bool) -> dict[str, Any]:
+        return {"aim": name, "target": target, "measured": shown if value is not None else "—",
+                "met": None if value is None else ok}  # fmt: skip
+
+    return [
+        aim("full-stack p95 at 10 conversations vs the floor's", "≤ 1.5×", p95_ratio,
+            f"{p95_ratio or 0:.2f}×", (p95_ratio or 0) <= 1.5),
+        aim("peak throughput, 2 Rasa, vs the floor's (1 process)", "≥ 1.6×", two_ratio,
+            f"{two_ratio or 0:.2f}× ({two or 0:.1f} vs {floor_peak or 0:.1f} msg/s)",
+            (two_ratio or 0) >= 1.6),
+        aim("voice turn p95 at 10 concurrent calls", "< 800 ms", voice_p95,
+            f"{voice_p95 or 0:,.0f} ms", (voice_p95 or 0) < 800),
+        aim("full training", "< 600 s", training, f"{training or 0:.0f} s", (training or 0) < 600),
+    ]  # fmt: skip
+
+
+def aims_table(results: dict[str, Any]) -> list[str]:
+    lines = ["| aim | target | measured | met |", "|---|---|---|---|"]
+    for row in aims(results):
+        met = {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
+        lines.append(f"| {row['aim']} | {row['target']} | {row['measured']} | {met} |")
+    return lines
+
+
 def render_markdown(results: dict[str, Any], charts: list[str] | None = None) -> str:
     quick = results.get("mode") == "quick"
     out = [
@@ -146,6 +202,10 @@ def render_markdown(results: dict[str, Any], charts: list[str] | None = None) ->
         "read), over answered turns. Unanswered: an HTTP error, or the gateway's own "
         'notice ("your message is saved, I\'ll reply shortly", or on a call a transfer '
         "to a person) because Rasa gave no answer within the gateway's 10 s timeout.",
+        "",
+        "## Aims",
+        "",
+        *aims_table(results),
         "",
         "## Chat: `POST /api/chat` vs the stock `rasa init` bot",
         "",

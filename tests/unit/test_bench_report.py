@@ -71,9 +71,33 @@ def test_chat_rows_carry_their_ratio_to_the_floor_at_the_same_concurrency() -> N
     assert floor_1.endswith("| 1.0× | 1.0× | 1.0× | 1.0× |")
 
 
+def test_aims_compare_against_the_floor_and_say_what_was_not_measured() -> None:
+    found = {row["aim"]: row for row in report.aims(_results())}
+    p95 = found["full-stack p95 at 10 conversations vs the floor's"]
+    assert (p95["measured"], p95["met"]) == ("10.00×", False)  # 800 ms against 80 ms
+    assert found["peak throughput, 2 Rasa, vs the floor's (1 process)"]["met"] is None
+    assert found["voice turn p95 at 10 concurrent calls"]["met"] is True  # 600 ms
+    assert found["full training"]["measured"] == "123 s"
+    fast = _results()
+    fast["chat"]["stack"][1]["p95_ms"] = 120.0  # 1.5× the floor's 80 ms: met, just
+    fast["chat"]["stack_2rasa"] = [_row("stack_2rasa", 10, 50.0, 160.0)]
+    found = {row["aim"]: row for row in report.aims(fast)}
+    assert found["full-stack p95 at 10 conversations vs the floor's"]["met"] is True
+    two = found["peak throughput, 2 Rasa, vs the floor's (1 process)"]
+    assert (two["measured"], two["met"]) == ("1.60× (160.0 vs 100.0 msg/s)", True)
+    assert "| full training | < 600 s | 123 s | yes |" in report.render_markdown(fast)
+
+
 def test_markdown_has_every_section_and_says_what_was_not_measured() -> None:
     text = report.render_markdown(_results(), charts=["latency.png"])
-    for heading in ("## Chat", "## Voice", "## NLU", "## Training time", "## Reminder planner"):
+    for heading in (
+        "## Aims",
+        "## Chat",
+        "## Voice",
+        "## NLU",
+        "## Training time",
+        "## Reminder planner",
+    ):
         assert heading in text
     assert "Two Rasa servers: not measured (Redis or PostgreSQL not reachable" in text
     assert "| Rasa default (DIET) | — | — | not measured | not measured |" in text
