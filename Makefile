@@ -82,7 +82,7 @@ dialogue-test: model
 nlu-report: venvs
 	$(PY) -m bot.runner.nlu_report
 
-bench: venvs model
+bench: venvs model nginx
 	$(PY) -m bot.bench
 
 # Two gateways and two Rasa servers behind nginx; one of each killed mid-run.

@@ -212,10 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     quick,
                 )
         notes.append(
-            "2 Rasa: the gateway takes one RASA_URL, so it points at `bot/bench/proxy.py`, "
-            "which gives each new conversation id the next Rasa server in turn (sticky); "
-            "tracker store PostgreSQL (`cardbot_bench`, also the app database), lock store "
-            "Redis. The 1-Rasa row uses the demo configuration (SQLite, in-memory locks)."
+            "2 Rasa: the gateway's RASA_URL is nginx, round robin over the two Rasa servers "
+            "(no stickiness: any server may take any turn); tracker store PostgreSQL "
+            "(`cardbot_bench`, also the app database), lock store Redis. The 1-Rasa row uses "
+            "the demo configuration (SQLite, in-memory locks)."
         )
 
     def nlu() -> None:

@@ -3,8 +3,9 @@
 `ProjectStack` is the stack `make run` starts (action server, Rasa, gateway;
 not the reminder scheduler, which would compete for the CPU) built from the
 same command lines as `bot/runner/supervisor.py`, optionally with several
-Rasa servers behind `bot.bench.proxy`. `FloorRasa` is a stock `rasa init`
-bot served by the same Rasa install. Logs go to `<out>/logs/`.
+Rasa servers behind nginx (round robin, as `deploy/` puts them: the shared
+tracker store and the Redis lock store let any server take any turn).
+`FloorRasa` is a stock `rasa init` bot served by the same Rasa install. Logs go to `<out>/logs/`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
 
+from bot.bench.nginx import nginx_command, write_config
 from bot.runner.model import rasa_command, rasa_env
 from bot.runner.rasa_env import rasa_server_env
 from bot.runner.supervisor import die_with_parent
@@ -158,7 +160,7 @@ def start_project_stack(
     rasa_servers: int = 1,
     redis_url: str | None = None,
 ) -> ProjectStack:
-    """Action server, `rasa_servers` Rasa servers (behind the proxy if more than one), gateway.
+    """Action server, `rasa_servers` Rasa servers (behind nginx if more than one), gateway.
 
     Returns once the gateway's /healthz answers 200.
     """
@@ -229,15 +231,10 @@ def start_project_stack(
             )
         )
     if rasa_servers > 1:
-        upstreams = [arg for p in rasa_ports for arg in ("--upstream", f"http://127.0.0.1:{p}")]
-        stack.processes.append(
-            Process(
-                "proxy",
-                [_python(), "-m", "bot.bench.proxy", "--port", str(proxy_port), *upstreams],
-                env,
-                logs / "proxy.log",
-            )
-        )
+        # The gateway is measured directly; nginx's front server is not used here.
+        config = write_config(logs / "nginx", free_port(), [gateway_port], proxy_port, rasa_ports)
+        subprocess.run([*nginx_command(config), "-t"], check=True, capture_output=True)
+        stack.processes.append(Process("nginx", nginx_command(config), env, logs / "nginx.log"))
     stack.processes.append(
         Process("gateway", [_python(), "-m", "bot", "gateway"], env, logs / "gateway.log")
     )

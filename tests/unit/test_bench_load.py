@@ -1,4 +1,4 @@
-"""The pure parts of the load driver: percentiles, summaries, the proxy's routing."""
+"""The pure parts of the load driver: percentiles, summaries, dealing out scripts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 
 from bot.bench.load import TurnSample, percentile, run_load, summarize
-from bot.bench.proxy import StickyRoundRobin, conversation_of
 
 
 def test_percentile_interpolates_between_ranks_like_numpy() -> None:
@@ -70,24 +69,3 @@ def test_run_load_runs_every_conversation_once_with_its_script_and_own_id() -> N
     for conversation, _, text in seen:
         by_conversation.setdefault(conversation, []).append(text)
     assert sorted(map(tuple, by_conversation.values())) == [("a", "b")] * 3 + [("x", "bad")] * 2
-
-
-def test_proxy_keeps_a_conversation_on_one_upstream_and_alternates_new_ones() -> None:
-    balancer = StickyRoundRobin(["http://a/", "http://b"])
-    first, second = balancer.pick("c1"), balancer.pick("c2")
-    assert {first, second} == {"http://a", "http://b"}
-    assert balancer.pick("c1") == first and balancer.pick("c2") == second
-
-
-def test_proxy_finds_the_conversation_in_the_path_or_the_rest_body() -> None:
-    assert conversation_of("/conversations/abc/tracker/events", b"") == "abc"
-    assert conversation_of("/webhooks/rest/webhook", b'{"sender": "s1", "message": "hi"}') == "s1"
-    assert conversation_of("/webhooks/rest/webhook", b"not json") is None
-    assert conversation_of("/status", b"") is None
-
-
-def test_proxy_counts_requests_per_upstream() -> None:
-    balancer = StickyRoundRobin(["http://a", "http://b"])
-    for conversation in ("c1", "c2", "c1", "c1", None):
-        balancer.pick(conversation)
-    assert balancer.requests == {"http://a": 4, "http://b": 1}  # None takes the next turn
