@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
 from bot.db.models import Conversation, InboxMessage, OutboxMessage
-from bot.domain.enums import Channel, Language
+from bot.domain.enums import Channel, ConversationOwner, Language
 from bot.domain.language import language_from_accept_header
 from bot.gateway.deadline import DeadlineExceeded, within
 from bot.gateway.dialogue import DialogueService, ForeignConversation, Inbound
@@ -157,10 +157,16 @@ class ChatReply:
 
 @dataclass(frozen=True)
 class MessagesPage:
-    """Outbox messages after a cursor, and whether more are still to come."""
+    """Outbox messages after a cursor, whether more are still to come, and who has the chat.
+
+    `handed_off` lets the page keep its "a person will reply" notice in step
+    with the desk: it goes when an agent hands the conversation back or
+    closes it, without the cardholder having to write first.
+    """
 
     messages: list[OutboxMessage]
     pending: bool
+    handed_off: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -174,6 +180,7 @@ class MessagesPage:
                 for message in self.messages
             ],
             "pending": self.pending,
+            "handed_off": self.handed_off,
         }
 
 
@@ -236,7 +243,12 @@ class ChatService:
                     )
                 )
             )
-            return MessagesPage(list(messages), pending=bool(pending))
+            return MessagesPage(
+                list(messages),
+                pending=bool(pending),
+                handed_off=conversation.owner
+                in (ConversationOwner.WAITING, ConversationOwner.AGENT),
+            )
 
 
 CHAT_SERVICE = web.AppKey("chat_service", ChatService)

@@ -160,6 +160,10 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "pending": {"type": "boolean", "description": "A reply is still owed."},
+            "handed_off": {
+                "type": "boolean",
+                "description": "A person has the conversation, or it waits for one.",
+            },
         },
     },
     "Health": {

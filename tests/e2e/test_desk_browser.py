@@ -185,8 +185,10 @@ def test_an_agent_approves_p3s_plan_and_hands_back_to_the_bot(stack: Stack, brow
     [(_, status, decided_by, months)] = found
     assert (status, decided_by, months) == (OfferStatus.APPROVED, "agent:agent", 24)
 
+    assert chat.page.locator("#handoff-status").is_visible()  # "a person will reply here"
     agent.click("#handback-btn")
     chat.sees("A colleague has approved this arrangement")
+    chat.page.locator("#handoff-status").wait_for(state="hidden")  # back with the bot
     _shot(chat.page, "chat_after_handback_en")
     chat.say("I agree", "it's agreed (reference")
     [(_, terms, consent)] = _agreements(stack, cid)

@@ -461,7 +461,7 @@ async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(
 
     # The cursor moves on: nothing new after the last message.
     after = await messages_after(gateway, "web-down", after=messages[-1]["id"])
-    assert after == {"messages": [], "pending": False}
+    assert after == {"messages": [], "pending": False, "handed_off": False}
 
 
 async def test_rasa_5xx_also_keeps_the_message(
@@ -582,7 +582,27 @@ async def test_waiting_messages_go_to_the_person_who_took_over(
     assert rasa.messages() == []
     [row] = await inbox_rows(sessions, "web-taken")
     assert row.status is InboxStatus.PROCESSED
-    assert (await messages_after(gateway, "web-taken"))["pending"] is False
+    page = await messages_after(gateway, "web-taken")
+    assert page["pending"] is False and page["handed_off"] is True
+
+
+async def test_the_messages_page_says_when_the_chat_is_back_with_the_bot(
+    gateway: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat(gateway, "web-owner", "hello there")
+    assert (await messages_after(gateway, "web-owner"))["handed_off"] is False
+    for owner, shown in (
+        (ConversationOwner.WAITING, True),
+        (ConversationOwner.AGENT, True),
+        (ConversationOwner.BOT, False),  # handed back: the page drops its notice
+        (ConversationOwner.CLOSED, False),
+    ):
+        async with sessions() as session:
+            conversation = await session.get(Conversation, "web-owner")
+            assert conversation is not None
+            conversation.owner = owner
+            await session.commit()
+        assert (await messages_after(gateway, "web-owner"))["handed_off"] is shown, owner
 
 
 async def test_a_message_abandoned_mid_delivery_is_replayed(
@@ -612,7 +632,11 @@ async def test_messages_endpoint_validates_its_input(gateway: Client) -> None:
     assert (await gateway.get("/api/chat/web-x/messages?after=-1")).status == 400
     assert (await gateway.get("/api/chat/web-x/messages?after=abc")).status == 400
     assert (await gateway.get("/api/chat/a%20b/messages")).status == 400
-    assert await messages_after(gateway, "web-never-seen") == {"messages": [], "pending": False}
+    assert await messages_after(gateway, "web-never-seen") == {
+        "messages": [],
+        "pending": False,
+        "handed_off": False,
+    }
 
 
 # --- handed off ------------------------------------------------------------------

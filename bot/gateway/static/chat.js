@@ -470,6 +470,8 @@
         });
         showReplies(fresh);
         state.pending = Boolean(data.pending);
+        // The desk may have handed the chat back (or closed it) since the last post.
+        if (typeof data.handed_off === "boolean") setHandedOff(data.handed_off);
       })
       .catch(function () {
         if (fallback && fallback.length) {
