@@ -329,11 +329,62 @@ async def test_database_pool_connections_killed_are_replaced(clean_db: str, tmp_
                 ),
                 {"name": make_url(clean_db).database},
             )
+            # pg_terminate_backend only signals; wait until the backends have gone.
+            for _ in range(100):
+                left = conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": make_url(clean_db).database},
+                )
+                if not left:
+                    break
+                await asyncio.sleep(0.05)
         admin.dispose()
         assert killed and killed >= 1
-        async with engine.connect() as conn:  # pre-ping finds the dead one, reconnects
+        # The checkout sees the server's goodbye on the idle socket and reconnects.
+        async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT 1")) == 1
+        # Every pooled connection is checked, not just the first one handed out.
+        async with engine.connect() as first, engine.connect() as second:
+            assert await first.scalar(text("SELECT 1")) == await second.scalar(text("SELECT 1"))
     finally:
+        await engine.dispose()
+
+
+async def test_a_connection_idle_for_long_is_pinged_before_it_is_handed_out(
+    clean_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not _is_postgres(clean_db):
+        pytest.skip("the SQLite engine has no socket to check")
+    from bot.db import engine as engines
+
+    def last_query() -> str:
+        with admin.connect() as conn:
+            return str(
+                conn.scalar(
+                    text(
+                        "SELECT query FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": make_url(clean_db).database},
+                )
+            )
+
+    engine = make_async_engine(clean_db)
+    admin = _admin_engine(clean_db)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT 'first'")) == "first"
+        async with engine.connect():  # busy pool: handed out without a round trip
+            assert last_query() == "ROLLBACK"  # the reset when it was given back
+        monkeypatch.setattr(engines, "IDLE_PING_SECONDS", -1.0)  # as if idle for long
+        async with engine.connect() as conn:
+            assert last_query() == "SELECT 1"  # pinged before we got it
+            assert await conn.scalar(text("SELECT 'second'")) == "second"
+    finally:
+        admin.dispose()
         await engine.dispose()
 
 
