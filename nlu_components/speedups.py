@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,14 @@ CLIENT_KEEPALIVE_SECONDS = 3.0
 
 
 def install() -> bool:
-    """Apply the speed-ups if this is the Rasa they were written for. Returns whether."""
+    """Apply the speed-ups if this is the Rasa they were written for. Returns whether.
+
+    `RASA_SPEEDUPS=off` in the Rasa server's environment leaves Rasa as it is
+    (to compare, or to rule the patches out when chasing a problem).
+    """
+    if os.environ.get("RASA_SPEEDUPS", "on").strip().lower() in ("off", "0", "false", "no"):
+        log.info("speedups not applied: RASA_SPEEDUPS=off")
+        return False
     if not _prebuilt_validator():
         return False
     _shared_sessions()

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.bench import load, measures, report, stack
+from bot.bench import cpu, load, measures, report, stack
 from bot.runner.model import ensure_model, model_path
 from bot.settings import PROJECT_ROOT
 
@@ -47,15 +47,22 @@ def drive(
     scripts: Sequence[Sequence[str]],
     levels: Sequence[int],
     quick: bool,
+    running: stack.Group | None = None,
 ) -> list[dict[str, Any]]:
-    """Warm up (two conversations, not counted), then each load level in turn."""
+    """Warm up (two conversations, not counted), then each load level in turn.
+
+    With `running`, each level's row also carries the CPU its processes (and
+    the PostgreSQL and Redis servers) spent per answered turn.
+    """
     asyncio.run(
         load.run_load(
             target, send, scripts, concurrency=1, conversations=2, id_prefix=f"warm-{target}"
         )
     )
+    sample = cpu.sampler(running.pids()) if running is not None else None
     rows = []
     for level in levels:
+        before = sample() if sample else None
         result = asyncio.run(
             load.run_load(
                 target,
@@ -66,8 +73,11 @@ def drive(
                 id_prefix=target,
             )
         )
-        rows.append(result.summary())
-        _print_row(rows[-1])
+        row = result.summary()
+        if sample is not None and before is not None:
+            row["cpu_ms_per_turn"] = cpu.per_turn_ms(before, sample(), row["turns"] - row["errors"])
+        rows.append(row)
+        _print_row(row)
     return rows
 
 
@@ -153,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         floor_model = stack.floor_model(folder, logs)
         with stack.start_floor(folder, floor_model, logs) as server:
             results["chat"]["floor"] = drive(
-                "floor", load.rest_sender(server.url), load.FLOOR_SCRIPTS, levels, quick
+                "floor", load.rest_sender(server.url), load.FLOOR_SCRIPTS, levels, quick, server
             )
 
     def one_rasa() -> None:
@@ -187,7 +197,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["voice"] = voice.summary()
                 _print_row(results["voice"])
             results["chat"]["stack"] = drive(
-                "stack", load.chat_sender(running.gateway_url), load.CHAT_SCRIPTS, levels, quick
+                "stack",
+                load.chat_sender(running.gateway_url),
+                load.CHAT_SCRIPTS,
+                levels,
+                quick,
+                running,
+            )
+
+    def without_speedups() -> None:
+        # The same stack at 10 conversations with Rasa unpatched: what the
+        # speed-ups in nlu_components/speedups.py are worth, in this run.
+        database = f"sqlite:///{tmp / 'plain.db'}"
+        measures.seed(database, 20)
+        with stack.start_project_stack(
+            model, database, logs / "stack-plain", extra_env={"RASA_SPEEDUPS": "off"}
+        ) as running:
+            results["chat"]["stack_plain"] = drive(
+                "stack_plain",
+                load.chat_sender(running.gateway_url),
+                load.CHAT_SCRIPTS,
+                (10,),
+                quick,
+                running,
             )
 
     def two_rasa() -> None:
@@ -210,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     load.CHAT_SCRIPTS,
                     levels,
                     quick,
+                    running,
                 )
         notes.append(
             "2 Rasa: the gateway's RASA_URL is nginx, round robin over the two Rasa servers "
@@ -256,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, action in (
             ("floor", floor),
             ("stack", one_rasa),
+            ("plain", without_speedups),
             ("two-rasa", two_rasa),
             ("nlu", nlu),
             ("planner", planner),

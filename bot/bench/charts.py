@@ -16,6 +16,7 @@ from typing import Any
 LABELS = {
     "floor": "rasa init (floor)",
     "stack": "our stack, 1 Rasa",
+    "stack_plain": "our stack, 1 Rasa, Rasa speed-ups off",
     "stack_2rasa": "our stack, 2 Rasa",
 }
 

@@ -17,6 +17,7 @@ from bot.settings import PROJECT_ROOT
 SETUP_LABELS = {
     "floor": "stock `rasa init` bot (floor)",
     "stack": "our stack, 1 Rasa",
+    "stack_plain": "our stack, 1 Rasa, `RASA_SPEEDUPS=off`",
     "stack_2rasa": "our stack, 2 Rasa + Redis + PostgreSQL",
 }
 CHARTS = ("latency.png", "throughput.png", "planner.png")
@@ -78,6 +79,52 @@ def chat_table(results: dict[str, Any]) -> list[str]:
                 f"| {_num(row['throughput_per_s'])} | " + " | ".join(ratios) + " |"
             )
     return lines
+
+
+# Columns of the CPU table, in the order a turn passes through them.
+CPU_PARTS = (
+    ("gateway", "gateway"),
+    ("nginx", "nginx"),
+    ("rasa", "Rasa"),
+    ("actions", "action server"),
+    ("postgres", "PostgreSQL"),
+    ("redis", "Redis"),
+)
+
+
+def _cpu_parts(row: dict[str, Any]) -> dict[str, float]:
+    """A row's CPU per turn, Rasa servers summed (`rasa-1`, `rasa-2`, `floor-rasa`)."""
+    spent: dict[str, float] = row.get("cpu_ms_per_turn") or {}
+    parts = {key: 0.0 for key, _ in CPU_PARTS}
+    for name, ms in spent.items():
+        key = "rasa" if "rasa" in name else name
+        if key in parts:
+            parts[key] += ms
+    return parts
+
+
+def cpu_table(results: dict[str, Any]) -> list[str]:
+    """CPU milliseconds per answered turn, by process, for each setup and load level."""
+    header = " | ".join(label for _, label in CPU_PARTS)
+    lines = [
+        f"| setup | concurrent | {header} | total ms | cores busy |",
+        "|---|---|" + "---|" * len(CPU_PARTS) + "---|---|",
+    ]
+    for setup, label in SETUP_LABELS.items():
+        rows = results.get("chat", {}).get(setup)
+        if not isinstance(rows, list):
+            continue
+        for row in rows:
+            if not row.get("cpu_ms_per_turn"):
+                continue
+            parts = _cpu_parts(row)
+            total = sum(parts.values())
+            busy = total * row["throughput_per_s"] / 1000
+            cells = " | ".join(_num(parts[key]) for key, _ in CPU_PARTS)
+            lines.append(
+                f"| {label} | {row['concurrency']} | {cells} | {_num(total)} | {_num(busy, 2)} |"
+            )
+    return lines if len(lines) > 2 else ["Not measured (needs Linux's /proc)."]
 
 
 def voice_table(results: dict[str, Any]) -> list[str]:
@@ -220,6 +267,17 @@ def render_markdown(results: dict[str, Any], charts: list[str] | None = None) ->
     skipped = results.get("chat", {}).get("stack_2rasa")
     if isinstance(skipped, str):
         out += [f"Two Rasa servers: not measured ({skipped}).", ""]
+    out += [
+        "### Where the CPU goes: milliseconds of CPU per answered turn",
+        "",
+        "User + system time of each process during the level, divided by the turns "
+        "answered; PostgreSQL and Redis are their whole servers. *Cores busy* is the "
+        "total times the throughput: at the machine's core count, more servers of one "
+        "kind cannot raise the throughput, only a cheaper turn can.",
+        "",
+        *cpu_table(results),
+        "",
+    ]
     out += ["## Voice: TwiML turn latency", "", *voice_table(results), ""]
     out += ["## NLU: held-out intent scores (`tests/nlu/heldout_*.yml`)", "", *nlu_table(results)]
     default = results.get("nlu", {}).get("default")

@@ -124,6 +124,10 @@ class Group:
             time.sleep(1)
         return time.monotonic() - started
 
+    def pids(self) -> list[tuple[str, int | None]]:
+        """(name, pid) of each process, for CPU accounting."""
+        return [(p.name, p.popen.pid if p.popen else None) for p in self.processes]
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.terminate()
@@ -159,6 +163,7 @@ def start_project_stack(
     *,
     rasa_servers: int = 1,
     redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> ProjectStack:
     """Action server, `rasa_servers` Rasa servers (behind nginx if more than one), gateway.
 
@@ -184,6 +189,7 @@ def start_project_stack(
         # Outbound sends go to a port nobody listens on: Twilio is never reached.
         "TWILIO_API_BASE": f"http://127.0.0.1:{free_port()}",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **(extra_env or {}),
     }
     if redis_url:
         env["REDIS_URL"] = redis_url

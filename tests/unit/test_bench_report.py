@@ -88,6 +88,20 @@ def test_aims_compare_against_the_floor_and_say_what_was_not_measured() -> None:
     assert "| full training | < 600 s | 123 s | yes |" in report.render_markdown(fast)
 
 
+def test_cpu_table_sums_rasa_servers_and_says_how_many_cores_were_busy() -> None:
+    results = _results()
+    results["chat"]["stack"][1]["cpu_ms_per_turn"] = {
+        "gateway": 15.0, "rasa-1": 7.0, "rasa-2": 8.0, "actions": 12.0,
+        "postgres": 6.0, "redis": 0.5, "total": 48.5,
+    }  # fmt: skip
+    lines = report.cpu_table(results)
+    [row] = [line for line in lines if line.startswith("| our stack, 1 Rasa | 10 |")]
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    # gateway, nginx, Rasa (both), actions, PostgreSQL, Redis, total, cores (48.5 ms x 20/s)
+    assert cells[2:] == ["15.0", "0.0", "15.0", "12.0", "6.0", "0.5", "48.5", "0.97"]
+    assert report.cpu_table(_results()) == ["Not measured (needs Linux's /proc)."]
+
+
 def test_markdown_has_every_section_and_says_what_was_not_measured() -> None:
     text = report.render_markdown(_results(), charts=["latency.png"])
     for heading in (

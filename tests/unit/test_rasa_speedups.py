@@ -118,3 +118,27 @@ def test_calls_to_an_endpoint_share_one_connection() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("connections 1")  # Rasa alone opens 5
+
+
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs .venv-rasa (make venvs)")
+def test_rasa_speedups_off_leaves_rasa_as_it_is() -> None:
+    check = (
+        "import nlu_components\n"
+        "from rasa.core.actions.action import RemoteAction\n"
+        "from rasa.utils.endpoints import EndpointConfig\n"
+        "print(hasattr(RemoteAction, '_cardbot_prebuilt_validator'),"
+        " hasattr(EndpointConfig, '_cardbot_shared_sessions'))\n"
+    )
+    answers = {}
+    for setting in ("off", "on"):
+        done = subprocess.run(
+            [str(RASA_PYTHON), "-c", check],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_SPEEDUPS": setting},
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        answers[setting] = done.stdout.strip().splitlines()[-1]
+    assert answers == {"off": "False False", "on": "True True"}
