@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["nlu"]["default"] = default
         if default is None:
             notes.append("Rasa default pipeline: not measured (--quick or --no-default-nlu).")
-        elif default.get("fingerprint") != measures.data_fingerprint():
+        elif default.get("fingerprint") != measures.nlu_data_fingerprint():
             notes.append(
                 f"Rasa default pipeline scores are cached from {default.get('measured')} "
                 "(training data has changed since; rerun without --no-default-nlu)."

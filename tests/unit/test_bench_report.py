@@ -140,3 +140,22 @@ def test_write_report_writes_json_and_markdown(
     saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert saved["chat"]["stack"][1]["p50_ms"] == 400.0
     assert "## Chat" in written.read_text(encoding="utf-8")
+
+
+def test_the_stock_pipelines_cache_key_follows_the_nlu_data_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.bench import measures
+
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "rasa.lock").write_text("rasa==3.6.21\n")
+    (tmp_path / "data" / "nlu").mkdir(parents=True)
+    nlu = tmp_path / "data" / "nlu" / "en.yml"
+    nlu.write_text("- intent: greet\n")
+    (tmp_path / "config.yml").write_text("pipeline: []\n")
+    monkeypatch.setattr(measures, "PROJECT_ROOT", tmp_path)
+    first = measures.nlu_data_fingerprint()
+    (tmp_path / "config.yml").write_text("pipeline: [something else]\n")  # ours: not its input
+    assert measures.nlu_data_fingerprint() == first
+    nlu.write_text("- intent: greet\n  examples: hi\n")
+    assert measures.nlu_data_fingerprint() != first

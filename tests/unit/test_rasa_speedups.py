@@ -11,6 +11,21 @@ from bot.settings import PROJECT_ROOT
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
+
+def _in_rasa(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` with `.venv-rasa`'s Python from the project root; it must succeed."""
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 CHECK = textwrap.dedent(
     """
     import jsonschema
@@ -58,15 +73,7 @@ CHECK = textwrap.dedent(
 
 @pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs .venv-rasa (make venvs)")
 def test_action_responses_are_judged_as_rasa_judges_them() -> None:
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _in_rasa(CHECK)
     assert done.stdout.strip().endswith("ok 2")
 
 
@@ -108,15 +115,7 @@ REUSE = textwrap.dedent(
 
 @pytest.mark.skipif(not RASA_PYTHON.exists(), reason="needs .venv-rasa (make venvs)")
 def test_calls_to_an_endpoint_share_one_connection() -> None:
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", REUSE],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _in_rasa(REUSE)
     assert done.stdout.strip().endswith("connections 1")  # Rasa alone opens 5
 
 
@@ -131,14 +130,6 @@ def test_rasa_speedups_off_leaves_rasa_as_it_is() -> None:
     )
     answers = {}
     for setting in ("off", "on"):
-        done = subprocess.run(
-            [str(RASA_PYTHON), "-c", check],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_SPEEDUPS": setting},
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+        done = _in_rasa(check, RASA_SPEEDUPS=setting)
         answers[setting] = done.stdout.strip().splitlines()[-1]
     assert answers == {"off": "False False", "on": "True True"}
