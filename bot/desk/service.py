@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
+from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_sensitive
 from bot.db.models import (
     Account,
     Agent,
@@ -270,7 +270,7 @@ class DeskService:
             NotFound, Conflict (not this person's conversation), Unprocessable
             (empty, too long, or a phone call, which was transferred).
         """
-        text = mask_card_numbers(clean_text(text))
+        text = mask_sensitive(clean_text(text))
         if not text:
             raise Unprocessable("The reply is empty. / 回复内容为空。")
         if len(text) > MAX_TEXT_CHARS:
@@ -660,7 +660,7 @@ async def _summaries(
         holder = holders.get(c.account_id or -1) if c.verified_at else None
         preview = previews.get(c.id)
         if preview is not None:
-            preview = mask_card_numbers(preview)[:PREVIEW_CHARS]
+            preview = mask_sensitive(preview)[:PREVIEW_CHARS]
         out.append(
             {
                 "id": c.id,
@@ -712,7 +712,7 @@ async def _transcript(session: AsyncSession, conversation_id: str) -> list[dict[
                     "id": f"in-{row.id}",
                     "at": _iso(row.received_at),
                     "author": "cardholder",
-                    "text": mask_card_numbers(row.text),
+                    "text": mask_sensitive(row.text),
                     "buttons": [],
                 },
             )
@@ -729,7 +729,7 @@ def transcript_item(message: OutboxMessage) -> dict[str, Any]:
         "id": f"out-{message.id}",
         "at": _iso(message.created_at),
         "author": message.author,
-        "text": mask_card_numbers(message.text),
+        "text": mask_sensitive(message.text),
         "buttons": list(message.buttons or []),
     }
 

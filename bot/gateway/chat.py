@@ -28,7 +28,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
+from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_sensitive
 from bot.db.models import Conversation, InboxMessage, OutboxMessage
 from bot.domain.enums import Channel, ConversationOwner, Language
 from bot.domain.language import language_from_accept_header
@@ -64,7 +64,7 @@ def _clean_text(value: str) -> str:
         raise ValueError("text must not be empty")
     if len(value) > MAX_TEXT_CHARS:
         raise ValueError(f"text must be at most {MAX_TEXT_CHARS:,} characters")
-    return mask_card_numbers(value)
+    return mask_sensitive(value)
 
 
 class ChatRequest(BaseModel):

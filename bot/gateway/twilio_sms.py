@@ -27,7 +27,7 @@ from bot.channels.buttons import answer_to_payload, options_from
 from bot.channels.inbound import (
     MAX_TEXT_CHARS,
     clean_text,
-    mask_card_numbers,
+    mask_sensitive,
     sms_conversation_id,
 )
 from bot.channels.keywords import Keyword, classify, keyword_language, normalize_keyword
@@ -180,7 +180,7 @@ class SmsChannel:
         message_sid = sid(params, "MessageSid", "SmsSid")
         raw = clean_text(params.get("Body", ""))
         too_long = len(raw) > MAX_TEXT_CHARS
-        text = mask_card_numbers(raw[:MAX_TEXT_CHARS])
+        text = mask_sensitive(raw[:MAX_TEXT_CHARS])
         opt_out_type = params.get("OptOutType") or None
         async with self._sessions() as session:
             owner = await consent.find_owner(session, phone)

@@ -28,7 +28,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from bot.channels import consent, texts
 from bot.channels.buttons import answer_to_payload, options_from
-from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_card_numbers
+from bot.channels.inbound import MAX_TEXT_CHARS, clean_text, mask_sensitive
 from bot.channels.outbound import Delivery, Outbound
 from bot.channels.voice_format import (
     GATHER_LANGUAGE,
@@ -134,7 +134,7 @@ class VoiceChannel:
         speech = params.get("SpeechResult", "").strip()
         if digits == SWITCH_LANGUAGE_KEY:
             return await self._turn(call, turn, GREETING, _other(language), first=True)
-        text = mask_card_numbers(clean_text(keyed_digits_as_text(digits) or speech))
+        text = mask_sensitive(clean_text(keyed_digits_as_text(digits) or speech))
         text = text[:MAX_TEXT_CHARS]
         if not text:
             return await self._silence(call, turn, silence, language)

@@ -874,3 +874,24 @@ async def test_a_pasted_card_number_never_reaches_rasa_or_the_inbox(
     assert rasa.messages("web-card") == ["my card is •••• 1111 can you check it"]
     rows = await inbox_rows(sessions, "web-card")
     assert "4111 1111" not in rows[0].text
+
+
+@pytest.mark.parametrize(
+    ("text", "seen"),
+    [
+        ("my CVV is 734", "my CVV is •••"),
+        ("卡背面的安全码是734", "卡背面的安全码是•••"),
+        ("4111 1111 1111 1111 exp 12/27 734", "•••• 1111 exp 12/27 •••"),
+    ],
+)
+async def test_a_security_code_never_reaches_rasa_or_the_inbox(
+    gateway: Client,
+    rasa: FakeRasa,
+    sessions: async_sessionmaker[AsyncSession],
+    text: str,
+    seen: str,
+) -> None:
+    await chat(gateway, "web-cvv", text)
+    assert rasa.messages("web-cvv") == [seen]
+    rows = await inbox_rows(sessions, "web-cvv")
+    assert all("734" not in row.text for row in rows)
