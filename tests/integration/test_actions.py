@@ -20,8 +20,9 @@ from actions.identity import ActionIdentityDone, ValidateIdentityForm
 from actions.service import ActionOptOut, ActionRequestHuman
 from actions.session import ActionSessionStart
 from bot.db.engine import make_async_engine, make_async_sessionmaker
-from bot.db.models import AuditLog, Cardholder, Consent, Conversation, Payment
+from bot.db.models import Account, AuditLog, Cardholder, Consent, Conversation, Payment
 from bot.domain.enums import Channel, ConsentStatus, ConversationOwner, Language
+from bot.services.collections import local_today
 from bot.services.payment_links import read_token
 from bot.settings import Settings
 from tests.support import (
@@ -341,7 +342,11 @@ async def test_already_paid_records_the_claim_until_the_payment_shows(
             )
         ).scalar_one()
         assert claim.details["amount"] == "120.00"
-        assert claim.details["claimed_paid_on"] == (date.today() - timedelta(days=1)).isoformat()
+        account = await session.get(Account, account_id)
+        assert account is not None
+        # "Yesterday" by the cardholder's calendar (Chicago), not the server's.
+        yesterday = local_today(account) - timedelta(days=1)
+        assert claim.details["claimed_paid_on"] == yesterday.isoformat()
         session.add(
             Payment(
                 account_id=account_id,

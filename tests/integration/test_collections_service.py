@@ -37,11 +37,15 @@ async def _promise(
 ) -> int:
     now = datetime.now(timezone.utc)
     async with maker() as session, session.begin():
+        account = await session.get(Account, account_id)
+        assert account is not None
+        # Days before the cardholder's own today: a promise is broken by their calendar,
+        # which at 01:00 UTC is still yesterday's in Chicago.
         promise = PromiseToPay(
             account_id=account_id,
             conversation_id=conversation_id,
             amount=Decimal(amount),
-            promised_date=(now - timedelta(days=days_ago)).date(),
+            promised_date=local_today(account, now) - timedelta(days=days_ago),
             status=PromiseStatus.OPEN,
             channel=Channel.WEB,
             policy_version=POLICY.version,
