@@ -77,6 +77,13 @@ class SmsSpool:
                 count += sum(1 for line in handle if line.strip())
         return count
 
+    def _take_current(self) -> None:
+        """Set the file being appended to aside for replay, durably renamed."""
+        current = self.directory / CURRENT
+        if current.exists() and current.stat().st_size > 0:
+            current.rename(self.directory / f"replaying-{time.time_ns():020d}.jsonl")
+            _fsync_directory(self.directory)
+
     def _files(self, *, include_current: bool) -> list[Path]:
         if not self.directory.exists():
             return []
@@ -94,14 +101,12 @@ class SmsSpool:
         already handled are skipped by then, by their `MessageSid`).
         """
         async with self._lock:
-            current = self.directory / CURRENT
-            if current.exists() and current.stat().st_size > 0:
-                taken = self.directory / f"replaying-{time.time_ns():020d}.jsonl"
-                current.rename(taken)
-                _fsync_directory(self.directory)
+            # File work (a rename and a directory fsync) off the event loop.
+            await asyncio.to_thread(self._take_current)
         handled = 0
-        for path in self._files(include_current=False):
-            for raw in path.read_text(encoding="utf-8").splitlines():
+        for path in await asyncio.to_thread(self._files, include_current=False):
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            for raw in text.splitlines():
                 if not raw.strip():
                     continue
                 try:
@@ -113,7 +118,7 @@ class SmsSpool:
                     continue
                 await handle(params)
                 handled += 1
-            path.unlink()
+            await asyncio.to_thread(path.unlink)
             log.info("spool.replayed", file=path.name)
         return handled
 
